@@ -1,0 +1,132 @@
+package redis
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Key layout. This comment is the one place it is written down; every key
+// name is built by a function below.
+//
+// Every key starts with the store's prefix P (default "tidings:", from the
+// URL's ?prefix=). Braces mark the hash tag: keys with the same tag live in
+// the same cluster slot, so one Lua script or transaction may touch them all.
+//
+// Sources, tag {src} (few and small; every change is one script in this slot):
+//
+//	P{src}:next_id      STRING  counter for source IDs (INCR)
+//	P{src}:by_url       HASH    source URL → ID; makes URLs unique
+//	P{src}:ids          ZSET    every source ID, score = ID
+//	P{src}:due          ZSET    unpaused source IDs, score = NextPollAt in Unix
+//	                            seconds; a pre-filter for DueBy, the exact
+//	                            comparison is made on the loaded source
+//	P{src}:<id>         HASH    one source's fields (see sourceFields)
+//
+// Story index, tag {stories} (what must change together when a story is added):
+//
+//	P{stories}:next_id  STRING  counter for story IDs (INCR)
+//	P{stories}:keys     HASH    dedupe key ("url:…", "guid:…") → story ID
+//	P{stories}:<view>:all           ZSET  stories in the view
+//	P{stories}:<view>:source:<id>   ZSET  … of one source (kept after the source goes)
+//	P{stories}:<view>:tag:<tag>     ZSET  … with that tag
+//	P{stories}:<view>:cluster:<id>  ZSET  … whose ClusterID is <id>
+//
+// where <view> is one of "any", "visible" (Visible set), "leaders" (ClusterID
+// 0) and "visible-leaders" (both): a story is in every view it qualifies for.
+// So each page of the site (home, topic, source, "also covered by", digest)
+// reads one sorted set, and CountStories is one ZLEXCOUNT. Only a filter on
+// two of source, tag and cluster at once intersects, by walking the smallest
+// set inside one read-only script.
+//
+// Every story ZSET has score 0 and member "<PublishedAt>|<ID>": the time in
+// the fixed-width UTC layout of timeLayout, the ID zero-padded to 19 digits.
+// Members therefore sort by (PublishedAt, ID) byte by byte, and ZREVRANGEBYLEX
+// gives the contract's order (newest first, then ID descending) exactly, to
+// the nanosecond, which a float64 score could not; Since is a lex range.
+//
+// Story bodies, one tag per story so they spread over the cluster:
+//
+//	Pstory:{<id>}       HASH    one story's fields (see storyFields)
+//
+// Other:
+//
+//	P{meta}:once        HASH    MarkOnce name → "<time> <token>" of the first call
+//
+// An AddStory writes the body first, then claims the dedupe keys and adds the
+// index entries in one script in the {stories} slot. A body whose claim lost
+// is deleted at once; a body left by a crash between the two steps is
+// unreachable (no index or key names it) and harmless.
+type keys struct{ p string }
+
+func (k keys) srcNextID() string { return k.p + "{src}:next_id" }
+func (k keys) srcByURL() string  { return k.p + "{src}:by_url" }
+func (k keys) srcIDs() string    { return k.p + "{src}:ids" }
+func (k keys) srcDue() string    { return k.p + "{src}:due" }
+func (k keys) source(id int64) string {
+	return k.p + "{src}:" + strconv.FormatInt(id, 10)
+}
+
+func (k keys) storyNextID() string { return k.p + "{stories}:next_id" }
+func (k keys) storyKeys() string   { return k.p + "{stories}:keys" }
+
+// Views of the story index, see above.
+const (
+	viewAny            = "any"
+	viewVisible        = "visible"
+	viewLeaders        = "leaders"
+	viewVisibleLeaders = "visible-leaders"
+)
+
+func (k keys) storiesAll(view string) string { return k.p + "{stories}:" + view + ":all" }
+func (k keys) storiesBySource(view string, id int64) string {
+	return k.p + "{stories}:" + view + ":source:" + strconv.FormatInt(id, 10)
+}
+func (k keys) storiesByTag(view, tag string) string {
+	return k.p + "{stories}:" + view + ":tag:" + tag
+}
+func (k keys) storiesByCluster(view string, id int64) string {
+	return k.p + "{stories}:" + view + ":cluster:" + strconv.FormatInt(id, 10)
+}
+
+func (k keys) story(id int64) string { return k.p + "story:{" + strconv.FormatInt(id, 10) + "}" }
+
+func (k keys) once() string { return k.p + "{meta}:once" }
+
+// timeLayout is fixed-width, so byte order equals time order for years 1–9999.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// member is a story's entry in the story ZSETs.
+func member(published time.Time, id int64) string {
+	return fmt.Sprintf("%s|%019d", formatTime(published), id)
+}
+
+// memberID reads the story ID back from a member.
+func memberID(m string) (int64, error) {
+	i := strings.LastIndexByte(m, '|')
+	id, err := strconv.ParseInt(m[i+1:], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("story index member %q: %w", m, err)
+	}
+	return id, nil
+}
+
+// sinceBound is the ZREVRANGEBYLEX lower bound for PublishedAt ≥ t: every
+// member of that time or later sorts at or after the bare time text.
+func sinceBound(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return "[" + formatTime(t)
+}

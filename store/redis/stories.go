@@ -1,0 +1,286 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tidings/tidings/feeds"
+)
+
+// claimScript makes a story reachable: it claims the story's dedupe keys and
+// adds it to its index sets, or does nothing when another story holds a key.
+// Everything it touches is in the {stories} slot, so it is all or nothing.
+// KEYS: dedupe hash, then the index sets. ARGV: story ID, index member, then
+// the dedupe keys in DedupeKeys order. Returns the ID of the story that owns
+// the keys: ARGV[1] when this call (or an earlier, resent copy of it) won.
+var claimScript = goredis.NewScript(`
+for i = 3, #ARGV do
+  local owner = redis.call('HGET', KEYS[1], ARGV[i])
+  if owner and owner ~= ARGV[1] then return tonumber(owner) end
+end
+for i = 3, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[2]) end
+return tonumber(ARGV[1])
+`)
+
+// setSimilarScript replaces the similar field of an existing story.
+// KEYS: story hash. ARGV: JSON list. Returns 0 when the story is absent.
+var setSimilarScript = goredis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'similar', ARGV[1])
+return 1
+`)
+
+// AddStory stores st unless a story already holds one of its dedupe keys, in
+// which case that story is returned with created false.
+//
+// The body is written under a fresh ID first, then claimScript claims the
+// keys and indexes the story in one step; the loser of a race deletes its
+// body. Every step is safe to resend: INCR at worst skips an ID, HSET writes
+// the same fields, and claimScript recognises its own ID.
+func (s *Store) AddStory(ctx context.Context, st feeds.Story) (feeds.Story, bool, error) {
+	fail := func(err error) (feeds.Story, bool, error) {
+		return feeds.Story{}, false, fmt.Errorf("redis: add story %q: %w", st.URL, err)
+	}
+	st.Tags = normaliseTags(st.Tags)
+	dedupe := st.DedupeKeys()
+	// Most calls are for stories already stored: answer without spending an ID.
+	if len(dedupe) > 0 {
+		owners, err := s.c.HMGet(ctx, s.k.storyKeys(), dedupe...).Result()
+		if err != nil {
+			return fail(err)
+		}
+		for _, o := range owners {
+			if v, ok := o.(string); ok {
+				id, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return fail(fmt.Errorf("dedupe owner %q: %w", v, err))
+				}
+				old, err := s.Story(ctx, id)
+				return old, false, err
+			}
+		}
+	}
+
+	id, err := s.c.Incr(ctx, s.k.storyNextID()).Result()
+	if err != nil {
+		return fail(err)
+	}
+	st.ID = id
+	fields, err := storyFields(st)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.c.HSet(ctx, s.k.story(id), fields...).Err(); err != nil {
+		return fail(err)
+	}
+
+	keys := append([]string{s.k.storyKeys()}, s.indexSets(st)...)
+	args := []any{id, member(st.PublishedAt, id)}
+	for _, k := range dedupe {
+		args = append(args, k)
+	}
+	owner, err := claimScript.Run(ctx, s.c, keys, args...).Int64()
+	if err != nil {
+		// The claim may or may not have happened; the body stays either way,
+		// unreachable if it did not.
+		return fail(err)
+	}
+	if owner != id {
+		if err := s.c.Del(ctx, s.k.story(id)).Err(); err != nil {
+			return fail(err)
+		}
+		old, err := s.Story(ctx, owner)
+		return old, false, err
+	}
+	created, err := s.Story(ctx, id)
+	return created, err == nil, err
+}
+
+// indexSets names the sorted sets a story belongs to: each of its views
+// times each of its dimensions (all, source, tags, cluster).
+func (s *Store) indexSets(st feeds.Story) []string {
+	views := []string{viewAny}
+	leader := st.ClusterID == 0
+	if st.Visible {
+		views = append(views, viewVisible)
+	}
+	if leader {
+		views = append(views, viewLeaders)
+	}
+	if st.Visible && leader {
+		views = append(views, viewVisibleLeaders)
+	}
+	var sets []string
+	for _, v := range views {
+		sets = append(sets, s.k.storiesAll(v), s.k.storiesBySource(v, st.SourceID))
+		for _, t := range st.Tags {
+			sets = append(sets, s.k.storiesByTag(v, t))
+		}
+		if !leader {
+			sets = append(sets, s.k.storiesByCluster(v, st.ClusterID))
+		}
+	}
+	return sets
+}
+
+// Story returns the story with the given ID or ErrNotFound.
+func (s *Store) Story(ctx context.Context, id int64) (feeds.Story, error) {
+	m, err := s.c.HGetAll(ctx, s.k.story(id)).Result()
+	if err != nil {
+		return feeds.Story{}, fmt.Errorf("redis: story %d: %w", id, err)
+	}
+	if len(m) == 0 {
+		return feeds.Story{}, fmt.Errorf("redis: story %d: %w", id, feeds.ErrNotFound)
+	}
+	st, err := parseStory(id, m)
+	if err != nil {
+		return feeds.Story{}, fmt.Errorf("redis: story %d: %w", id, err)
+	}
+	return st, nil
+}
+
+// SetSimilar replaces a story's Similar list.
+func (s *Store) SetSimilar(ctx context.Context, id int64, similar []feeds.Related) error {
+	b, err := json.Marshal(similarOrEmpty(similar))
+	if err != nil {
+		return fmt.Errorf("redis: set similar of %d: %w", id, err)
+	}
+	n, err := setSimilarScript.Run(ctx, s.c, []string{s.k.story(id)}, string(b)).Int()
+	if err == nil && n == 0 {
+		err = feeds.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("redis: set similar of %d: %w", id, err)
+	}
+	return nil
+}
+
+// loadStories reads the bodies of ids in one pipeline, in the order given,
+// skipping IDs that have no body.
+func (s *Store) loadStories(ctx context.Context, ids []int64) ([]feeds.Story, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.k.story(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]feeds.Story, 0, len(ids))
+	for i, cmd := range cmds {
+		if len(cmd.Val()) == 0 {
+			continue
+		}
+		st, err := parseStory(ids[i], cmd.Val())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// storyFields is the stored form of a story.
+func storyFields(st feeds.Story) ([]any, error) {
+	tags, err := json.Marshal(st.Tags)
+	if err != nil {
+		return nil, err
+	}
+	similar, err := json.Marshal(similarOrEmpty(st.Similar))
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		"source_id", st.SourceID,
+		"guid", st.GUID,
+		"url", st.URL,
+		"title", st.Title,
+		"summary", st.Summary,
+		"content", st.Content,
+		"author", st.Author,
+		"published_at", formatTime(st.PublishedAt),
+		"first_seen_at", formatTime(st.FirstSeenAt),
+		"relevance", strconv.FormatFloat(st.Relevance, 'g', -1, 64),
+		"tags", string(tags),
+		"visible", boolText(st.Visible),
+		"cluster_id", st.ClusterID,
+		"similar", string(similar),
+	}, nil
+}
+
+func parseStory(id int64, m map[string]string) (feeds.Story, error) {
+	st := feeds.Story{
+		ID:      id,
+		GUID:    m["guid"],
+		URL:     m["url"],
+		Title:   m["title"],
+		Summary: m["summary"],
+		Content: m["content"],
+		Author:  m["author"],
+		Visible: m["visible"] == "1",
+	}
+	var err error
+	if st.SourceID, err = strconv.ParseInt(m["source_id"], 10, 64); err != nil {
+		return feeds.Story{}, fmt.Errorf("stored source_id: %w", err)
+	}
+	if st.ClusterID, err = strconv.ParseInt(m["cluster_id"], 10, 64); err != nil {
+		return feeds.Story{}, fmt.Errorf("stored cluster_id: %w", err)
+	}
+	if st.Relevance, err = strconv.ParseFloat(m["relevance"], 64); err != nil {
+		return feeds.Story{}, fmt.Errorf("stored relevance: %w", err)
+	}
+	if st.PublishedAt, err = parseTime(m["published_at"]); err != nil {
+		return feeds.Story{}, err
+	}
+	if st.FirstSeenAt, err = parseTime(m["first_seen_at"]); err != nil {
+		return feeds.Story{}, err
+	}
+	if err := json.Unmarshal([]byte(m["tags"]), &st.Tags); err != nil {
+		return feeds.Story{}, fmt.Errorf("stored tags: %w", err)
+	}
+	st.Tags = normaliseTags(st.Tags)
+	var rs []related
+	if err := json.Unmarshal([]byte(m["similar"]), &rs); err != nil {
+		return feeds.Story{}, fmt.Errorf("stored similar: %w", err)
+	}
+	for _, r := range rs {
+		st.Similar = append(st.Similar, feeds.Related(r))
+	}
+	return st, nil
+}
+
+// related is the stored form of feeds.Related.
+type related struct {
+	ID    int64   `json:"id"`
+	Score float64 `json:"score"`
+}
+
+func similarOrEmpty(rs []feeds.Related) []related {
+	out := make([]related, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, related(r))
+	}
+	return out
+}
+
+// normaliseTags sorts tags and drops empty and repeated ones.
+func normaliseTags(tags []string) []string {
+	out := slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return t == "" })
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

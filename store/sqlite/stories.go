@@ -1,0 +1,245 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tidings/tidings/feeds"
+)
+
+// storyColumns reads a story with its tags (as a JSON array) in one row.
+const storyColumns = `s.id, s.source_id, s.guid, s.url, s.title, s.summary, s.content, s.author,
+	s.published_at, s.first_seen_at, s.relevance, s.visible, s.cluster_id, s.similar,
+	(SELECT json_group_array(tag) FROM story_tags WHERE story_id = s.id)`
+
+// AddStory stores st unless a story already holds one of its dedupe keys, in
+// which case that story is returned with created false. It runs in one
+// IMMEDIATE transaction, so concurrent calls with a shared key create one story.
+func (s *Store) AddStory(ctx context.Context, st feeds.Story) (feeds.Story, bool, error) {
+	st.Tags = normaliseTags(st.Tags)
+	similar, err := json.Marshal(similarOrEmpty(st.Similar))
+	if err != nil {
+		return feeds.Story{}, false, fmt.Errorf("sqlite: add story: %w", err)
+	}
+	var out feeds.Story
+	var created bool
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Keys are tried in DedupeKeys order, so the URL's owner wins.
+		for _, k := range st.DedupeKeys() {
+			var id int64
+			err := tx.QueryRowContext(ctx, `SELECT story_id FROM story_keys WHERE key = ?`, k).Scan(&id)
+			if err == nil {
+				out, err = storyByID(ctx, tx, id)
+				return err
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO stories (source_id, guid, url, title, summary,
+			content, author, published_at, first_seen_at, relevance, visible, cluster_id, similar)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			st.SourceID, st.GUID, st.URL, st.Title, st.Summary, st.Content, st.Author,
+			formatTime(st.PublishedAt), formatTime(st.FirstSeenAt), st.Relevance, st.Visible,
+			st.ClusterID, string(similar))
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for _, tag := range st.Tags {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO story_tags (tag, story_id) VALUES (?, ?)`, tag, id); err != nil {
+				return err
+			}
+		}
+		for _, k := range st.DedupeKeys() {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO story_keys (key, story_id) VALUES (?, ?)`, k, id); err != nil {
+				return err
+			}
+		}
+		out, err = storyByID(ctx, tx, id)
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return feeds.Story{}, false, fmt.Errorf("sqlite: add story %q: %w", st.URL, err)
+	}
+	return out, created, nil
+}
+
+// Story returns the story with the given ID or ErrNotFound.
+func (s *Store) Story(ctx context.Context, id int64) (feeds.Story, error) {
+	st, err := storyByID(ctx, s.read, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return feeds.Story{}, fmt.Errorf("sqlite: story %d: %w", id, feeds.ErrNotFound)
+	}
+	if err != nil {
+		return feeds.Story{}, fmt.Errorf("sqlite: story %d: %w", id, err)
+	}
+	return st, nil
+}
+
+func storyByID(ctx context.Context, q querier, id int64) (feeds.Story, error) {
+	return scanStory(q.QueryRowContext(ctx, `SELECT `+storyColumns+` FROM stories s WHERE s.id = ?`, id))
+}
+
+// Stories lists the stories matching f, newest first.
+func (s *Store) Stories(ctx context.Context, f feeds.StoryFilter) ([]feeds.Story, error) {
+	from, args := storyQuery(f)
+	q := `SELECT ` + storyColumns + from + ` ORDER BY s.published_at DESC, s.id DESC`
+	if f.Limit > 0 || f.Offset > 0 {
+		limit := -1
+		if f.Limit > 0 {
+			limit = f.Limit
+		}
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, limit, max(f.Offset, 0))
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: stories: %w", err)
+	}
+	defer rows.Close()
+	var out []feeds.Story
+	for rows.Next() {
+		st, err := scanStory(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: stories: %w", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: stories: %w", err)
+	}
+	return out, nil
+}
+
+// CountStories counts the stories matching f, ignoring Limit and Offset.
+func (s *Store) CountStories(ctx context.Context, f feeds.StoryFilter) (int, error) {
+	from, args := storyQuery(f)
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*)`+from, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count stories: %w", err)
+	}
+	return n, nil
+}
+
+// storyQuery builds the FROM and WHERE clauses for f.
+func storyQuery(f feeds.StoryFilter) (string, []any) {
+	from := ` FROM stories s`
+	var where []string
+	var args []any
+	if f.Tag != "" {
+		// CROSS JOIN fixes the loop order: the tag's rows through the
+		// story_tags primary key first, so a rare tag never walks every story.
+		from = ` FROM story_tags t CROSS JOIN stories s ON s.id = t.story_id`
+		where = append(where, `t.tag = ?`)
+		args = append(args, f.Tag)
+	}
+	if f.VisibleOnly {
+		where = append(where, `s.visible = 1`)
+	}
+	if f.LeadersOnly {
+		where = append(where, `s.cluster_id = 0`)
+	}
+	if f.SourceID != 0 {
+		where = append(where, `s.source_id = ?`)
+		args = append(args, f.SourceID)
+	}
+	if f.ClusterID != 0 {
+		where = append(where, `s.cluster_id = ?`)
+		args = append(args, f.ClusterID)
+	}
+	if f.IDs != nil {
+		// One JSON parameter instead of one per ID: no limit on the list's length.
+		ids, _ := json.Marshal(f.IDs) // []int64 always marshals
+		where = append(where, `s.id IN (SELECT value FROM json_each(?))`)
+		args = append(args, string(ids))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `s.published_at >= ?`)
+		args = append(args, formatTime(f.Since))
+	}
+	if len(where) > 0 {
+		from += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	return from, args
+}
+
+// SetSimilar replaces a story's Similar list.
+func (s *Store) SetSimilar(ctx context.Context, id int64, similar []feeds.Related) error {
+	b, err := json.Marshal(similarOrEmpty(similar))
+	if err != nil {
+		return fmt.Errorf("sqlite: set similar of %d: %w", id, err)
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE stories SET similar = ? WHERE id = ?`, string(b), id)
+	if err == nil {
+		err = oneRow(res)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: set similar of %d: %w", id, err)
+	}
+	return nil
+}
+
+// related is the stored form of feeds.Related.
+type related struct {
+	ID    int64   `json:"id"`
+	Score float64 `json:"score"`
+}
+
+func similarOrEmpty(rs []feeds.Related) []related {
+	out := make([]related, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, related(r))
+	}
+	return out
+}
+
+// normaliseTags sorts tags and drops empty and repeated ones.
+func normaliseTags(tags []string) []string {
+	out := slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return t == "" })
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func scanStory(r scanner) (feeds.Story, error) {
+	var st feeds.Story
+	var published, seen, similar, tags string
+	err := r.Scan(&st.ID, &st.SourceID, &st.GUID, &st.URL, &st.Title, &st.Summary, &st.Content,
+		&st.Author, &published, &seen, &st.Relevance, &st.Visible, &st.ClusterID, &similar, &tags)
+	if err != nil {
+		return feeds.Story{}, err
+	}
+	if st.PublishedAt, err = parseTime(published); err != nil {
+		return feeds.Story{}, err
+	}
+	if st.FirstSeenAt, err = parseTime(seen); err != nil {
+		return feeds.Story{}, err
+	}
+	if err := json.Unmarshal([]byte(tags), &st.Tags); err != nil {
+		return feeds.Story{}, fmt.Errorf("stored tags of story %d: %w", st.ID, err)
+	}
+	st.Tags = normaliseTags(st.Tags)
+	var rs []related
+	if err := json.Unmarshal([]byte(similar), &rs); err != nil {
+		return feeds.Story{}, fmt.Errorf("stored similar of story %d: %w", st.ID, err)
+	}
+	for _, r := range rs {
+		st.Similar = append(st.Similar, feeds.Related(r))
+	}
+	return st, nil
+}
