@@ -1,0 +1,277 @@
+package views
+
+import (
+	"bytes"
+	"compress/gzip"
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+const (
+	// cacheBytes bounds the memory the page cache holds: bodies, their gzipped
+	// copies and keys. A rendered list page is about 20 KB (5 KB gzipped).
+	cacheBytes = 32 << 20
+	// cacheMaxAge is how long a cached page is served before it is rendered
+	// again even though nobody called Invalidate.
+	cacheMaxAge = 30 * time.Second
+	// renderTimeout bounds one rendering, which is not tied to the request that
+	// started it: others may be waiting for the same page.
+	renderTimeout = 10 * time.Second
+)
+
+// rendered is what a page handler produces for the cache.
+type rendered struct {
+	body        []byte
+	contentType string
+	// canonical, when set, is the only path the page is served at; any other
+	// path for the same key is redirected there (a story's slug URL).
+	canonical string
+}
+
+// cachedPage is a rendered page with everything needed to answer for it
+// without the store: both encodings, validators and freshness.
+type cachedPage struct {
+	rendered
+	key      string
+	gz       []byte
+	etag     string    // strong validator of body, quoted
+	modified time.Time // when a body with this etag was first rendered
+	at       time.Time // when it was rendered
+	gen      uint64    // cache generation it was rendered in
+}
+
+func (p *cachedPage) size() int {
+	return len(p.key) + len(p.body) + len(p.gz) + len(p.contentType) + len(p.canonical) + 200
+}
+
+// pageCache is a least-recently-used cache of rendered pages, bounded by
+// bytes, keyed by the canonical form of a request (path plus the query
+// parameters the page reads, so junk parameters cannot flood it). Concurrent
+// misses for one key render once.
+type pageCache struct {
+	maxBytes int
+	maxAge   time.Duration
+	now      func() time.Time
+
+	mu      sync.Mutex
+	bytes   int
+	gen     uint64
+	lru     *list.List // of *cachedPage, most recently used first
+	byKey   map[string]*list.Element
+	flights map[string]*flight
+}
+
+// flight is one rendering in progress that others for the same key wait on.
+type flight struct {
+	done chan struct{}
+	page *cachedPage
+	err  error
+}
+
+func newPageCache(maxBytes int, maxAge time.Duration, now func() time.Time) *pageCache {
+	return &pageCache{
+		maxBytes: maxBytes, maxAge: maxAge, now: now,
+		lru: list.New(), byKey: map[string]*list.Element{}, flights: map[string]*flight{},
+	}
+}
+
+// invalidate makes every cached page stale and forgets renderings in flight,
+// which may have read the store before the change.
+func (c *pageCache) invalidate() {
+	c.mu.Lock()
+	c.gen++
+	c.flights = map[string]*flight{}
+	c.mu.Unlock()
+}
+
+// fresh reports whether p may be served as it is; c.mu is held.
+func (c *pageCache) fresh(p *cachedPage) bool {
+	return p.gen == c.gen && c.now().Sub(p.at) < c.maxAge
+}
+
+// load returns the page for key, from the cache when it is fresh, otherwise
+// rendered by render (once, however many requests ask at the same moment).
+// Errors are not cached.
+func (c *pageCache) load(ctx context.Context, key string, render func(context.Context) (rendered, error)) (*cachedPage, error) {
+	c.mu.Lock()
+	if el, ok := c.byKey[key]; ok && c.fresh(el.Value.(*cachedPage)) {
+		c.lru.MoveToFront(el)
+		c.mu.Unlock()
+		return el.Value.(*cachedPage), nil
+	}
+	if f, ok := c.flights[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.page, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flights[key] = f
+	gen := c.gen
+	c.mu.Unlock()
+
+	defer func() {
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		if f.err == nil && f.page != nil {
+			c.store(f.page)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.err = errRenderPanicked // replaced unless render panics
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
+	defer cancel()
+	r, err := render(rctx)
+	if err != nil {
+		f.err = err
+		return nil, err
+	}
+	f.page, f.err = c.finish(key, r, gen), nil
+	return f.page, nil
+}
+
+// errRenderPanicked is what waiters get when the rendering they waited on
+// panicked.
+var errRenderPanicked = echo.NewHTTPError(http.StatusInternalServerError, "rendering failed")
+
+// finish computes a rendered page's validators and gzipped copy.
+func (c *pageCache) finish(key string, r rendered, gen uint64) *cachedPage {
+	sum := sha256.Sum256(r.body)
+	p := &cachedPage{rendered: r, key: key, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, gen: gen}
+	p.at = c.now()
+	p.modified = p.at.Truncate(time.Second)
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
+	_, _ = zw.Write(r.body)                                  // a bytes.Buffer does not fail
+	_ = zw.Close()
+	p.gz = buf.Bytes()
+	return p
+}
+
+// store puts p in the cache, keeping the Last-Modified time of the page it
+// replaces when the body did not change, and evicts the least recently used
+// pages beyond the byte budget; c.mu is held.
+func (c *pageCache) store(p *cachedPage) {
+	if el, ok := c.byKey[p.key]; ok {
+		old := el.Value.(*cachedPage)
+		if old.etag == p.etag && old.modified.Before(p.modified) {
+			p.modified = old.modified
+		}
+		c.bytes -= old.size()
+		c.lru.Remove(el)
+		delete(c.byKey, p.key)
+	}
+	if p.size() > c.maxBytes/4 {
+		return // served, but too big to keep
+	}
+	c.byKey[p.key] = c.lru.PushFront(p)
+	c.bytes += p.size()
+	for c.bytes > c.maxBytes {
+		el := c.lru.Back()
+		old := el.Value.(*cachedPage)
+		c.bytes -= old.size()
+		c.lru.Remove(el)
+		delete(c.byKey, old.key)
+	}
+}
+
+// len reports how many pages are cached and their size in bytes.
+func (c *pageCache) len() (pages, size int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.bytes
+}
+
+// cached answers a GET for key from the page cache, rendering it with render
+// when needed. It answers conditional requests with 304 and sends the gzipped
+// copy to clients that accept it.
+func (s *Server) cached(c echo.Context, key string, render func(context.Context) (rendered, error)) error {
+	p, err := s.cache.load(c.Request().Context(), key, render)
+	if err != nil {
+		return err
+	}
+	return servePage(c, p)
+}
+
+// servePage writes p, or a redirect to its canonical path, or a 304.
+func servePage(c echo.Context, p *cachedPage) error {
+	req := c.Request()
+	if p.canonical != "" && req.URL.EscapedPath() != p.canonical {
+		return c.Redirect(http.StatusMovedPermanently, p.canonical)
+	}
+	h := c.Response().Header()
+	h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+	h.Set("Cache-Control", "public, no-cache")
+	gz := acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding))
+	etag := p.etag
+	if gz {
+		// A different validator per encoding, as a byte-range cache needs.
+		etag = strings.TrimSuffix(p.etag, `"`) + `-gz"`
+	}
+	h.Set("ETag", etag)
+	h.Set(echo.HeaderLastModified, p.modified.UTC().Format(http.TimeFormat))
+	if notModified(req, p) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	body := p.body
+	if gz {
+		h.Set(echo.HeaderContentEncoding, "gzip")
+		body = p.gz
+	}
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	return c.Blob(http.StatusOK, p.contentType, body)
+}
+
+// notModified reports whether the client's copy of p is current: If-None-Match
+// when given (either encoding's validator matches), else If-Modified-Since.
+func notModified(req *http.Request, p *cachedPage) bool {
+	if inm := req.Header.Get("If-None-Match"); inm != "" {
+		bare := strings.Trim(p.etag, `"`)
+		for _, t := range strings.Split(inm, ",") {
+			t = strings.Trim(strings.TrimPrefix(strings.TrimSpace(t), "W/"), `"`)
+			if t == "*" || t == bare || t == bare+"-gz" {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := req.Header.Get("If-Modified-Since"); ims != "" {
+		if t, err := http.ParseTime(ims); err == nil {
+			return !p.modified.After(t)
+		}
+	}
+	return false
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip: listed
+// by name (or as *) without q=0.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "x-gzip" && name != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+		if strings.HasPrefix(q, "q=0") && strings.Trim(strings.TrimPrefix(q, "q="), "0.") == "" {
+			continue
+		}
+		return true
+	}
+	return false
+}

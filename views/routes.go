@@ -1,0 +1,47 @@
+package views
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes registers every route of the site, grouped by who may call it.
+func (s *Server) routes() {
+	e := s.echo
+	e.Pre(securityHeaders)
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
+		// Cached pages carry their own gzipped copy; /metrics compresses itself.
+		Skipper:   func(c echo.Context) bool { return s.selfCompressed[c.Path()] || c.Path() == "/metrics" },
+		MinLength: 1024,
+	}))
+
+	// Operations.
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.opts.Metrics, promhttp.HandlerOpts{})))
+
+	// Public pages, all served from the page cache.
+	s.page("/", s.home)
+	s.page("/stories/:id", s.story)
+	s.page("/stories/:id/:slug", s.story)
+	s.page("/topics/:tag", s.topic)
+	s.page("/sources/:id", s.source)
+	s.page("/feed.xml", s.syndicate(formatRSS))
+	s.page("/atom.xml", s.syndicate(formatAtom))
+	s.page("/feed.json", s.syndicate(formatJSON))
+	s.page("/topics/:tag/feed.xml", s.syndicate(formatRSS))
+	s.page("/topics/:tag/atom.xml", s.syndicate(formatAtom))
+	s.page("/topics/:tag/feed.json", s.syndicate(formatJSON))
+	s.page("/sitemap.xml", s.sitemap)
+	s.page("/robots.txt", s.robots)
+	e.GET(stylePath, s.style)
+}
+
+// page registers a cached page for GET and HEAD.
+func (s *Server) page(path string, h echo.HandlerFunc) {
+	s.selfCompressed[path] = true
+	s.echo.Match([]string{http.MethodGet, http.MethodHead}, path, h)
+}

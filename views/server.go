@@ -1,0 +1,137 @@
+// Package views is the web face of Tidings: routes, thin handlers, embedded
+// templates and static assets. It is the only package that imports Echo.
+package views
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidings/tidings/feeds"
+)
+
+// Options are what the web server needs from the rest of the program.
+type Options struct {
+	Stories feeds.Store
+	// Ready reports whether the store can be reached, for /readyz.
+	Ready func(ctx context.Context) error
+	// Metrics is the registry served at /metrics.
+	Metrics *prometheus.Registry
+	Logger  *slog.Logger
+	// BaseURL is the site's public address, for canonical links, feeds and the
+	// sitemap; empty means http://localhost:8080.
+	BaseURL string
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
+}
+
+// Server serves the site.
+type Server struct {
+	opts    Options
+	baseURL string // Options.BaseURL without a trailing slash
+	echo    *echo.Echo
+	pages   *pages
+	cache   *pageCache
+	// selfCompressed holds the route patterns whose handlers send their own
+	// gzipped bytes from the page cache, so the gzip middleware leaves them be.
+	selfCompressed map[string]bool
+}
+
+// New builds the server; templates are parsed here, so a broken template is a
+// start-up error.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = prometheus.NewRegistry()
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(opts.BaseURL, "/")
+	if base == "" {
+		base = defaultBaseURL
+	}
+	s := &Server{
+		opts: opts, baseURL: base, echo: echo.New(), pages: p,
+		cache:          newPageCache(cacheBytes, cacheMaxAge, time.Now),
+		selfCompressed: map[string]bool{},
+	}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	if opts.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	s.routes()
+	return s, nil
+}
+
+// defaultBaseURL is used when Options.BaseURL is empty, as the --base-url default.
+const defaultBaseURL = "http://localhost:8080"
+
+// Invalidate makes every cached page stale, so the next request for it is
+// rendered again from the store. The poller calls it (through a callback wired
+// up in cmd) after it stores or changes stories; later, comments will too.
+//
+// Cached pages also go stale on their own after cacheMaxAge (30 s), a safety
+// net for changes made by another process (several `tidings serve` sharing a
+// Redis store, or `tidings poll --once`), which cannot call Invalidate here.
+// Stale pages are kept until evicted only to compare them with their
+// re-rendering: an unchanged page keeps its Last-Modified time.
+func (s *Server) Invalidate() { s.cache.invalidate() }
+
+// Handler is the site as an http.Handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Run listens on addr until ctx is cancelled, then shuts down gracefully,
+// letting requests in flight finish for up to ten seconds.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("views: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	s.opts.Logger.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("views: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shutCtx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	if err != nil {
+		return fmt.Errorf("views: shutting down: %w", err)
+	}
+	return nil
+}
