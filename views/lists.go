@@ -115,7 +115,7 @@ func (s *Server) home(c echo.Context) error {
 var tagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 
 // knownTopic reports whether tag is one the classifier gives.
-func knownTopic(tag string) bool { return slices.Contains(feeds.TopicTags, tag) }
+func knownTopic(tag string) bool { return slices.Contains(feeds.TopicTags(), tag) }
 
 func (s *Server) topic(c echo.Context) error {
 	tag := c.Param("tag")

@@ -44,7 +44,7 @@ func parsePages() (*pages, error) {
 		"date":      func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 		"isoDate":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"stylePath": func() string { return stylePath },
-		"topics":    func() []string { return feeds.TopicTags },
+		"topics":    func() []string { return feeds.TopicTags() },
 		"plural": func(n int, one, many string) string {
 			if n == 1 {
 				return strconv.Itoa(n) + " " + one

@@ -351,7 +351,7 @@ type sitemapURL struct {
 func (s *Server) sitemap(c echo.Context) error {
 	return s.cached(c, "/sitemap.xml", func(ctx context.Context) (rendered, error) {
 		doc := sitemapDoc{URLs: []sitemapURL{{Loc: s.abs("/")}}}
-		for _, tag := range feeds.TopicTags {
+		for _, tag := range feeds.TopicTags() {
 			n, err := s.opts.Stories.CountStories(ctx, feeds.StoryFilter{VisibleOnly: true, LeadersOnly: true, Tag: tag})
 			if err != nil {
 				return rendered{}, err
