@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/views"
+)
+
+// cmdServe runs the web site and, unless told not to, the feed poller, until
+// the process is asked to stop.
+func cmdServe(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 {
+		return a.usageError("serve takes no arguments, got %q", args)
+	}
+	logger := a.logger()
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := a.loadSources(ctx, st); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := views.New(views.Options{
+		Stories:    st,
+		Ready:      st.Ping,
+		Metrics:    reg,
+		Logger:     logger,
+		BaseURL:    a.cfg.BaseURL,
+		TrustProxy: a.cfg.TrustProxy,
+	})
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	if !a.cfg.NoPoll {
+		poller := a.newPoller(st, feeds.NewMetrics(reg), logger, srv.Invalidate)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := poller.Warm(ctx); err != nil {
+				logger.Warn("loading recent stories for Similar Posts", "err", err)
+			}
+			if err := poller.Run(ctx); err != nil {
+				errs <- fmt.Errorf("poller: %w", err)
+				cancel()
+			}
+		}()
+	}
+	logger.Info("tidings is running", "version", versionString(), "addr", a.cfg.Addr, "base_url", a.cfg.BaseURL, "store", storeKind(a.cfg.Store), "poll", !a.cfg.NoPoll)
+	if err := srv.Run(ctx, a.cfg.Addr); err != nil {
+		errs <- err
+		cancel()
+	}
+	cancel()
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// openStore opens the store named by --store.
+func (a *app) openStore(ctx context.Context) (store.Store, error) {
+	st, err := store.Open(ctx, a.cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", storeKind(a.cfg.Store), err)
+	}
+	return st, nil
+}
+
+// newPoller builds the feed poller from the settings.
+func (a *app) newPoller(st feeds.Store, m *feeds.Metrics, logger *slog.Logger, onNewStories func()) *feeds.Poller {
+	return feeds.NewPoller(st, feeds.NewClassifier(), feeds.NewRelater(5000), feeds.PollerOptions{
+		Interval:     a.cfg.PollInterval,
+		Workers:      a.cfg.PollWorkers,
+		PerHost:      2,
+		UserAgent:    feeds.UserAgent(versionString(), a.cfg.BaseURL),
+		AllowPrivate: a.cfg.AllowPrivateFeeds,
+		Logger:       logger,
+		Metrics:      m,
+		OnNewStories: onNewStories,
+	})
+}
+
+func (a *app) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(a.stderr, nil))
+}
+
+// storeKind names a store URL without its credentials, for logs and errors.
+func storeKind(raw string) string {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == ':' {
+			if raw[:i] == "sqlite" {
+				return raw
+			}
+			return raw[:i]
+		}
+	}
+	return "?"
+}
