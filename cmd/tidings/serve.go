@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,13 +108,12 @@ func (a *app) logger() *slog.Logger {
 
 // storeKind names a store URL without its credentials, for logs and errors.
 func storeKind(raw string) string {
-	for i := 0; i < len(raw); i++ {
-		if raw[i] == ':' {
-			if raw[:i] == "sqlite" {
-				return raw
-			}
-			return raw[:i]
-		}
+	scheme, _, ok := strings.Cut(raw, ":")
+	switch {
+	case !ok:
+		return "?"
+	case scheme == "sqlite":
+		return raw
 	}
-	return "?"
+	return scheme
 }
