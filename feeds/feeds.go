@@ -84,6 +84,12 @@ func (s Story) DedupeKeys() []string {
 	return keys
 }
 
+// Added is the outcome of storing one story with AddStories.
+type Added struct {
+	Story   Story // as stored: the new story, or the one already holding its key
+	Created bool
+}
+
 // SourceFilter selects sources; the zero value selects all of them.
 type SourceFilter struct {
 	// DueBy, when set, keeps only unpaused sources whose NextPollAt is at or
@@ -125,6 +131,11 @@ type Store interface {
 	// returns the stored story (with ID set) and whether it was created now. It
 	// is atomic: two concurrent calls with a shared key create one story.
 	AddStory(ctx context.Context, st Story) (Story, bool, error)
+	// AddStories is AddStory for several stories in order, in as few writes as
+	// the store allows (a poll stores a feed's items together). A story sharing
+	// a key with an earlier one in sts, or with a stored one, is not created.
+	// It returns one result per story, in the order of sts.
+	AddStories(ctx context.Context, sts []Story) ([]Added, error)
 	// Story returns one story or ErrNotFound.
 	Story(ctx context.Context, id int64) (Story, error)
 	// Stories lists stories matching f.
@@ -133,6 +144,9 @@ type Store interface {
 	CountStories(ctx context.Context, f StoryFilter) (int, error)
 	// SetSimilar replaces a story's Similar list. ErrNotFound if absent.
 	SetSimilar(ctx context.Context, id int64, similar []Related) error
+	// SetSimilarMany replaces the Similar lists of several stories at once;
+	// IDs that are not stored are skipped.
+	SetSimilarMany(ctx context.Context, lists map[int64][]Related) error
 
 	// MarkOnce records that the named one-time step happened and reports whether
 	// this call was the first to do so (e.g. loading the built-in feed list).

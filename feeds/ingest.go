@@ -92,67 +92,91 @@ func (p *Poller) ingest(ctx context.Context, src Source, feed *gofeed.Feed) (cre
 	// Oldest first, so that the earliest report of an event leads its cluster.
 	slices.SortStableFunc(stories, func(a, b Story) int { return a.PublishedAt.Compare(b.PublishedAt) })
 
-	for _, st := range stories {
-		if err := ctx.Err(); err != nil {
-			return created, err
-		}
+	for i := range stories {
+		st := &stories[i]
 		st.Relevance, st.Tags = p.classifier.Classify(st.Title, st.Summary)
 		st.Visible = st.Relevance >= p.classifier.Threshold || src.OnTopic
 		// Only visible stories are related: a hidden story must neither lead
-		// a cluster nor appear among Similar Posts.
+		// a cluster nor appear among Similar Posts. Stories of one feed never
+		// cluster with each other, so the batch can be clustered before storing.
 		if st.Visible {
-			st.ClusterID = p.relater.Cluster(st)
+			st.ClusterID = p.relater.Cluster(*st)
 		}
-		stored, isNew, err := p.store.AddStory(ctx, st)
-		if err != nil {
-			return created, fmt.Errorf("storing a story: %w", err)
-		}
-		if !isNew {
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	added, err := p.store.AddStories(ctx, stories)
+	if err != nil {
+		return 0, fmt.Errorf("storing stories: %w", err)
+	}
+	var fresh []Story
+	for _, a := range added {
+		if !a.Created {
 			continue
 		}
 		created++
-		if !stored.Visible {
-			continue
+		if a.Story.Visible {
+			p.relater.Add(a.Story)
+			fresh = append(fresh, a.Story)
 		}
-		p.relater.Add(stored)
-		if err := p.relate(ctx, stored); err != nil {
-			return created, fmt.Errorf("relating a story: %w", err)
-		}
+	}
+	if err := p.relate(ctx, fresh); err != nil {
+		return created, fmt.Errorf("relating stories: %w", err)
 	}
 	return created, nil
 }
 
-// relate stores st's Similar Posts and offers st to each of them in turn, so
-// that older stories also gain newer ones.
-func (p *Poller) relate(ctx context.Context, st Story) error {
-	similar := p.relater.Similar(st, similarCount)
-	if len(similar) == 0 {
+// relate stores the Similar Posts of newly stored stories and offers each of
+// them to the stories it is similar to, so that older stories also gain newer
+// ones. Every changed list is written in one call.
+func (p *Poller) relate(ctx context.Context, fresh []Story) error {
+	if len(fresh) == 0 {
 		return nil
+	}
+	lists := make(map[int64][]Related)
+	offers := make(map[int64][]Related) // older story → newer stories offered to it
+	for _, st := range fresh {
+		similar := p.relater.Similar(st, similarCount)
+		if len(similar) > 0 {
+			lists[st.ID] = similar
+		}
+		for _, r := range similar {
+			offers[r.ID] = append(offers[r.ID], Related{ID: st.ID, Score: r.Score})
+		}
+	}
+	// The fresh stories' own lists already include each other: the relater
+	// held them all before Similar was asked.
+	for _, st := range fresh {
+		delete(offers, st.ID)
 	}
 	p.similarMu.Lock()
 	defer p.similarMu.Unlock()
-	if err := p.store.SetSimilar(ctx, st.ID, similar); err != nil {
-		return err
-	}
-	ids := make([]int64, len(similar))
-	score := make(map[int64]float64, len(similar))
-	for i, r := range similar {
-		ids[i], score[r.ID] = r.ID, r.Score
-	}
-	others, err := p.store.Stories(ctx, StoryFilter{IDs: ids})
-	if err != nil {
-		return err
-	}
-	for _, other := range others {
-		list, changed := offerSimilar(other.Similar, Related{ID: st.ID, Score: score[other.ID]}, similarCount)
-		if !changed {
-			continue
+	if len(offers) > 0 {
+		ids := make([]int64, 0, len(offers))
+		for id := range offers {
+			ids = append(ids, id)
 		}
-		if err := p.store.SetSimilar(ctx, other.ID, list); err != nil && !errors.Is(err, ErrNotFound) {
+		others, err := p.store.Stories(ctx, StoryFilter{IDs: ids})
+		if err != nil {
 			return err
 		}
+		for _, other := range others {
+			list, changed := other.Similar, false
+			for _, r := range offers[other.ID] {
+				var ch bool
+				list, ch = offerSimilar(list, r, similarCount)
+				changed = changed || ch
+			}
+			if changed {
+				lists[other.ID] = list
+			}
+		}
 	}
-	return nil
+	if len(lists) == 0 {
+		return nil
+	}
+	return p.store.SetSimilarMany(ctx, lists)
 }
 
 // offerSimilar adds r to list (most similar first, at most k long) when the

@@ -21,59 +21,122 @@ const storyColumns = `s.id, s.source_id, s.guid, s.url, s.title, s.summary, s.co
 // which case that story is returned with created false. It runs in one
 // IMMEDIATE transaction, so concurrent calls with a shared key create one story.
 func (s *Store) AddStory(ctx context.Context, st feeds.Story) (feeds.Story, bool, error) {
+	added, err := s.AddStories(ctx, []feeds.Story{st})
+	if err != nil {
+		return feeds.Story{}, false, err
+	}
+	return added[0].Story, added[0].Created, nil
+}
+
+// AddStories stores each story as AddStory does, all in one transaction.
+func (s *Store) AddStories(ctx context.Context, sts []feeds.Story) ([]feeds.Added, error) {
+	out := make([]feeds.Added, len(sts))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		w, err := prepareStoryWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		for i, st := range sts {
+			a, err := w.add(ctx, tx, st)
+			if err != nil {
+				return fmt.Errorf("add story %q: %w", st.URL, err)
+			}
+			out[i] = a
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return out, nil
+}
+
+// storyWriter holds the statements that store stories, prepared once per
+// transaction rather than once per story.
+type storyWriter struct {
+	lookup, insert, tag, key *sql.Stmt
+}
+
+func prepareStoryWriter(ctx context.Context, tx *sql.Tx) (*storyWriter, error) {
+	w := &storyWriter{}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&w.lookup, `SELECT story_id FROM story_keys WHERE key = ?`},
+		{&w.insert, `INSERT INTO stories (source_id, guid, url, title, summary, content, author,
+			published_at, first_seen_at, relevance, visible, cluster_id, similar)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.tag, `INSERT INTO story_tags (tag, story_id) VALUES (?, ?)`},
+		{&w.key, `INSERT INTO story_keys (key, story_id) VALUES (?, ?)`},
+	} {
+		stmt, err := tx.PrepareContext(ctx, p.sql)
+		if err != nil {
+			w.close()
+			return nil, err
+		}
+		*p.stmt = stmt
+	}
+	return w, nil
+}
+
+func (w *storyWriter) close() {
+	for _, s := range []*sql.Stmt{w.lookup, w.insert, w.tag, w.key} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// add stores st unless one of its keys is taken, and returns the story as a
+// read would: tags normalised, times in UTC, empty lists nil.
+func (w *storyWriter) add(ctx context.Context, tx *sql.Tx, st feeds.Story) (feeds.Added, error) {
 	st.Tags = normaliseTags(st.Tags)
 	similar, err := json.Marshal(similarOrEmpty(st.Similar))
 	if err != nil {
-		return feeds.Story{}, false, fmt.Errorf("sqlite: add story: %w", err)
+		return feeds.Added{}, err
 	}
-	var out feeds.Story
-	var created bool
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		// Keys are tried in DedupeKeys order, so the URL's owner wins.
-		for _, k := range st.DedupeKeys() {
-			var id int64
-			err := tx.QueryRowContext(ctx, `SELECT story_id FROM story_keys WHERE key = ?`, k).Scan(&id)
-			if err == nil {
-				out, err = storyByID(ctx, tx, id)
-				return err
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+	// Keys are tried in DedupeKeys order, so the URL's owner wins.
+	keys := st.DedupeKeys()
+	for _, k := range keys {
+		var id int64
+		err := w.lookup.QueryRowContext(ctx, k).Scan(&id)
+		if err == nil {
+			old, err := storyByID(ctx, tx, id)
+			return feeds.Added{Story: old}, err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO stories (source_id, guid, url, title, summary,
-			content, author, published_at, first_seen_at, relevance, visible, cluster_id, similar)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			st.SourceID, st.GUID, st.URL, st.Title, st.Summary, st.Content, st.Author,
-			formatTime(st.PublishedAt), formatTime(st.FirstSeenAt), st.Relevance, st.Visible,
-			st.ClusterID, string(similar))
-		if err != nil {
-			return err
+		if !errors.Is(err, sql.ErrNoRows) {
+			return feeds.Added{}, err
 		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		for _, tag := range st.Tags {
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO story_tags (tag, story_id) VALUES (?, ?)`, tag, id); err != nil {
-				return err
-			}
-		}
-		for _, k := range st.DedupeKeys() {
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO story_keys (key, story_id) VALUES (?, ?)`, k, id); err != nil {
-				return err
-			}
-		}
-		out, err = storyByID(ctx, tx, id)
-		created = err == nil
-		return err
-	})
+	}
+	res, err := w.insert.ExecContext(ctx, st.SourceID, st.GUID, st.URL, st.Title, st.Summary,
+		st.Content, st.Author, formatTime(st.PublishedAt), formatTime(st.FirstSeenAt),
+		st.Relevance, st.Visible, st.ClusterID, string(similar))
 	if err != nil {
-		return feeds.Story{}, false, fmt.Errorf("sqlite: add story %q: %w", st.URL, err)
+		return feeds.Added{}, err
 	}
-	return out, created, nil
+	if st.ID, err = res.LastInsertId(); err != nil {
+		return feeds.Added{}, err
+	}
+	for _, tag := range st.Tags {
+		if _, err := w.tag.ExecContext(ctx, tag, st.ID); err != nil {
+			return feeds.Added{}, err
+		}
+	}
+	for _, k := range keys {
+		if _, err := w.key.ExecContext(ctx, k, st.ID); err != nil {
+			return feeds.Added{}, err
+		}
+	}
+	st.PublishedAt, st.FirstSeenAt = st.PublishedAt.UTC(), st.FirstSeenAt.UTC()
+	if len(st.Tags) == 0 {
+		st.Tags = nil
+	}
+	if len(st.Similar) == 0 {
+		st.Similar = nil
+	}
+	return feeds.Added{Story: st, Created: true}, nil
 }
 
 // Story returns the story with the given ID or ErrNotFound.
@@ -187,6 +250,27 @@ func (s *Store) SetSimilar(ctx context.Context, id int64, similar []feeds.Relate
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: set similar of %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetSimilarMany replaces several Similar lists in one transaction; IDs that
+// are not stored are skipped.
+func (s *Store) SetSimilarMany(ctx context.Context, lists map[int64][]feeds.Related) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for id, similar := range lists {
+			b, err := json.Marshal(similarOrEmpty(similar))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE stories SET similar = ? WHERE id = ?`, string(b), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set similar lists: %w", err)
 	}
 	return nil
 }

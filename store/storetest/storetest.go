@@ -39,6 +39,8 @@ func TestFeedsStore(t *testing.T, open func(t *testing.T) feeds.Store) {
 		{"IDs", testIDs},
 		{"Since", testSince},
 		{"SetSimilar", testSetSimilar},
+		{"AddStories", testAddStories},
+		{"SetSimilarMany", testSetSimilarMany},
 		{"MarkOnce", testMarkOnce},
 		{"MarkOnceRace", testMarkOnceRace},
 	}
