@@ -37,21 +37,44 @@ func genFeed(f, n int, now time.Time) []byte {
 		}
 		title := sentence(r, words, 9)
 		summary := sentence(r, words, 45)
-		fmt.Fprintf(&b, `<item><title>%s</title><link>https://feed%d.bench.example/%d/%d-story?utm_source=rss</link><guid isPermaLink="false">f%d-i%d</guid><pubDate>%s</pubDate><description><![CDATA[<p>%s</p><p><a href="/more/%d">More</a></p>]]></description></item>
-`, title, f, f, i, f, i, now.Add(-time.Duration(f*n+i)*time.Minute).Format(time.RFC1123Z), summary, i)
+		// Three more paragraphs, as a feed with full text carries (~1.5 KB an item).
+		body := sentence(r, words, 60) + "</p><p>" + sentence(r, words, 60) + "</p><p><em>" + sentence(r, words, 40) + "</em>"
+		fmt.Fprintf(&b, `<item><title>%s</title><link>https://feed%d.bench.example/%d/%d-story?utm_source=rss</link><guid isPermaLink="false">f%d-i%d</guid><pubDate>%s</pubDate><description><![CDATA[<p>%s</p><p>%s</p><p><a href="/more/%d">More</a></p>]]></description></item>
+`, title, f, f, i, f, i, now.Add(-time.Duration(f*n+i)*time.Minute).Format(time.RFC1123Z), summary, body, i)
 	}
 	b.WriteString("</channel></rss>\n")
 	return []byte(b.String())
 }
 
-// sentence strings n words, mostly from topic, some filler.
+// vocabulary is a long tail of made-up words, drawn with a Zipf law as the
+// words of real news are, so posting lists have realistic lengths.
+var vocabulary = func() []string {
+	r := rand.New(rand.NewPCG(7, 7))
+	const letters = "abcdefghiklmnoprstuvwy"
+	words := make([]string, 20000)
+	for i := range words {
+		b := make([]byte, 4+r.IntN(6))
+		for j := range b {
+			b[j] = letters[r.IntN(len(letters))]
+		}
+		words[i] = string(b)
+	}
+	return words
+}()
+
+// sentence strings n words: a third from topic, a third filler, a third from
+// the long-tail vocabulary.
 func sentence(r *rand.Rand, topic []string, n int) string {
+	zipf := rand.NewZipf(r, 1.1, 2, uint64(len(vocabulary)-1))
 	out := make([]string, n)
 	for i := range out {
-		if r.IntN(3) == 0 {
+		switch r.IntN(3) {
+		case 0:
 			out[i] = fillerWords[r.IntN(len(fillerWords))]
-		} else {
+		case 1:
 			out[i] = topic[r.IntN(len(topic))]
+		default:
+			out[i] = vocabulary[zipf.Uint64()]
 		}
 	}
 	out[0] = strings.ToUpper(out[0][:1]) + out[0][1:]
