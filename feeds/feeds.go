@@ -6,6 +6,7 @@ package feeds
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -67,8 +68,20 @@ type Story struct {
 
 // Related is a link from one story to a similar one.
 type Related struct {
-	ID    int64
-	Score float64 // cosine similarity plus a bonus for shared tags; higher is closer
+	ID    int64   `json:"id"`
+	Score float64 `json:"score"` // cosine similarity plus a bonus for shared tags; higher is closer
+}
+
+// NormaliseTags sorts tags and drops empty and repeated ones; no tags is nil.
+// Stores keep tags in this form.
+func NormaliseTags(tags []string) []string {
+	out := slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return t == "" })
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // DedupeKeys are the keys under which a story is unique across all sources: its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -47,7 +46,7 @@ func (s *Store) AddStory(ctx context.Context, st feeds.Story) (feeds.Story, bool
 	fail := func(err error) (feeds.Story, bool, error) {
 		return feeds.Story{}, false, fmt.Errorf("redis: add story %q: %w", st.URL, err)
 	}
-	st.Tags = normaliseTags(st.Tags)
+	st.Tags = feeds.NormaliseTags(st.Tags)
 	dedupe := st.DedupeKeys()
 	// Most calls are for stories already stored: answer without spending an ID.
 	if len(dedupe) > 0 {
@@ -147,7 +146,7 @@ func (s *Store) Story(ctx context.Context, id int64) (feeds.Story, error) {
 
 // SetSimilar replaces a story's Similar list.
 func (s *Store) SetSimilar(ctx context.Context, id int64, similar []feeds.Related) error {
-	b, err := json.Marshal(similarOrEmpty(similar))
+	b, err := json.Marshal(similar)
 	if err != nil {
 		return fmt.Errorf("redis: set similar of %d: %w", id, err)
 	}
@@ -197,7 +196,7 @@ func storyFields(st feeds.Story) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	similar, err := json.Marshal(similarOrEmpty(st.Similar))
+	similar, err := json.Marshal(st.Similar)
 	if err != nil {
 		return nil, err
 	}
@@ -249,38 +248,12 @@ func parseStory(id int64, m map[string]string) (feeds.Story, error) {
 	if err := json.Unmarshal([]byte(m["tags"]), &st.Tags); err != nil {
 		return feeds.Story{}, fmt.Errorf("stored tags: %w", err)
 	}
-	st.Tags = normaliseTags(st.Tags)
-	var rs []related
-	if err := json.Unmarshal([]byte(m["similar"]), &rs); err != nil {
+	st.Tags = feeds.NormaliseTags(st.Tags)
+	if err := json.Unmarshal([]byte(m["similar"]), &st.Similar); err != nil {
 		return feeds.Story{}, fmt.Errorf("stored similar: %w", err)
 	}
-	for _, r := range rs {
-		st.Similar = append(st.Similar, feeds.Related(r))
+	if len(st.Similar) == 0 {
+		st.Similar = nil
 	}
 	return st, nil
-}
-
-// related is the stored form of feeds.Related.
-type related struct {
-	ID    int64   `json:"id"`
-	Score float64 `json:"score"`
-}
-
-func similarOrEmpty(rs []feeds.Related) []related {
-	out := make([]related, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, related(r))
-	}
-	return out
-}
-
-// normaliseTags sorts tags and drops empty and repeated ones.
-func normaliseTags(tags []string) []string {
-	out := slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return t == "" })
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tidings/tidings/feeds"
@@ -92,8 +91,8 @@ func (w *storyWriter) close() {
 // add stores st unless one of its keys is taken, and returns the story as a
 // read would: tags normalised, times in UTC, empty lists nil.
 func (w *storyWriter) add(ctx context.Context, tx *sql.Tx, st feeds.Story) (feeds.Added, error) {
-	st.Tags = normaliseTags(st.Tags)
-	similar, err := json.Marshal(similarOrEmpty(st.Similar))
+	st.Tags = feeds.NormaliseTags(st.Tags)
+	similar, err := json.Marshal(st.Similar)
 	if err != nil {
 		return feeds.Added{}, err
 	}
@@ -240,7 +239,7 @@ func storyQuery(f feeds.StoryFilter) (string, []any) {
 
 // SetSimilar replaces a story's Similar list.
 func (s *Store) SetSimilar(ctx context.Context, id int64, similar []feeds.Related) error {
-	b, err := json.Marshal(similarOrEmpty(similar))
+	b, err := json.Marshal(similar)
 	if err != nil {
 		return fmt.Errorf("sqlite: set similar of %d: %w", id, err)
 	}
@@ -259,7 +258,7 @@ func (s *Store) SetSimilar(ctx context.Context, id int64, similar []feeds.Relate
 func (s *Store) SetSimilarMany(ctx context.Context, lists map[int64][]feeds.Related) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for id, similar := range lists {
-			b, err := json.Marshal(similarOrEmpty(similar))
+			b, err := json.Marshal(similar)
 			if err != nil {
 				return err
 			}
@@ -273,31 +272,6 @@ func (s *Store) SetSimilarMany(ctx context.Context, lists map[int64][]feeds.Rela
 		return fmt.Errorf("sqlite: set similar lists: %w", err)
 	}
 	return nil
-}
-
-// related is the stored form of feeds.Related.
-type related struct {
-	ID    int64   `json:"id"`
-	Score float64 `json:"score"`
-}
-
-func similarOrEmpty(rs []feeds.Related) []related {
-	out := make([]related, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, related(r))
-	}
-	return out
-}
-
-// normaliseTags sorts tags and drops empty and repeated ones.
-func normaliseTags(tags []string) []string {
-	out := slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return t == "" })
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }
 
 func scanStory(r scanner) (feeds.Story, error) {
@@ -317,13 +291,12 @@ func scanStory(r scanner) (feeds.Story, error) {
 	if err := json.Unmarshal([]byte(tags), &st.Tags); err != nil {
 		return feeds.Story{}, fmt.Errorf("stored tags of story %d: %w", st.ID, err)
 	}
-	st.Tags = normaliseTags(st.Tags)
-	var rs []related
-	if err := json.Unmarshal([]byte(similar), &rs); err != nil {
+	st.Tags = feeds.NormaliseTags(st.Tags)
+	if err := json.Unmarshal([]byte(similar), &st.Similar); err != nil {
 		return feeds.Story{}, fmt.Errorf("stored similar of story %d: %w", st.ID, err)
 	}
-	for _, r := range rs {
-		st.Similar = append(st.Similar, feeds.Related(r))
+	if len(st.Similar) == 0 {
+		st.Similar = nil
 	}
 	return st, nil
 }
