@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -49,8 +50,9 @@ func main() {
 // run executes one command line and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
-	if len(args) == 0 {
-		args = []string{"serve"}
+	// No command, or flags only: serve.
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
+		args = append([]string{"serve"}, args...)
 	}
 	err := a.dispatch(ctx, commands(), nil, args)
 	switch {
@@ -68,8 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func (a *app) dispatch(ctx context.Context, table []*command, path []string, args []string) error {
 	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
-		a.printHelp(table, path)
+	if isHelp(name) {
+		a.printHelp(a.stdout, table, path)
 		return nil
 	}
 	var cmd *command
@@ -80,13 +82,13 @@ func (a *app) dispatch(ctx context.Context, table []*command, path []string, arg
 	}
 	if cmd == nil {
 		fmt.Fprintf(a.stderr, "tidings: unknown command %q\n\n", joinPath(path, name))
-		a.printHelp(table, path)
+		a.printHelp(a.stderr, table, path)
 		return errUsage
 	}
 	path = append(path, name)
 	if cmd.sub != nil {
 		if len(args) < 2 {
-			a.printHelp(cmd.sub, path)
+			a.printHelp(a.stderr, cmd.sub, path)
 			return errUsage
 		}
 		return a.dispatch(ctx, cmd.sub, path, args[1:])
@@ -122,13 +124,17 @@ func joinPath(path []string, name string) string {
 	return s + name
 }
 
-func (a *app) printHelp(table []*command, path []string) {
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
+
+func (a *app) printHelp(w io.Writer, table []*command, path []string) {
 	prefix := joinPath(path, "")
-	fmt.Fprintf(a.stderr, "Tidings %s — a self-hosted tech-privacy news site.\n\nUsage: tidings %s<command> [flags]\n\nCommands:\n", versionString(), prefix)
+	fmt.Fprintf(w, "Tidings %s — a self-hosted tech-privacy news site.\n\nUsage: tidings %s<command> [flags]\n\nCommands:\n", versionString(), prefix)
 	for _, c := range table {
-		fmt.Fprintf(a.stderr, "  %-28s %s\n", c.name+" "+c.usage, c.summary)
+		fmt.Fprintf(w, "  %-28s %s\n", c.name+" "+c.usage, c.summary)
 	}
-	fmt.Fprintf(a.stderr, "\nRun 'tidings %s<command> -h' for its flags. Every flag can also be set with TIDINGS_<FLAG>.\n", prefix)
+	fmt.Fprintf(w, "\nRun 'tidings %s<command> -h' for its flags. Every flag can also be set with TIDINGS_<FLAG>.\n", prefix)
 }
 
 // usageError prints msg and the command's usage line, and returns errUsage.

@@ -28,8 +28,11 @@ func tidings(t *testing.T, ctx context.Context, args ...string) (int, string, st
 
 func TestHelpVersionAndUsage(t *testing.T) {
 	ctx := context.Background()
-	if code, _, errOut := tidings(t, ctx, "help"); code != 0 || !strings.Contains(errOut, "feeds") || !strings.Contains(errOut, "poll") {
-		t.Errorf("help: code %d, output %q", code, errOut)
+	if code, out, _ := tidings(t, ctx, "help"); code != 0 || !strings.Contains(out, "feeds") || !strings.Contains(out, "poll") {
+		t.Errorf("help: code %d, output %q", code, out)
+	}
+	if code, out, _ := tidings(t, ctx, "feeds", "--help"); code != 0 || !strings.Contains(out, "import") {
+		t.Errorf("feeds --help: code %d, output %q", code, out)
 	}
 	if code, out, _ := tidings(t, ctx, "version"); code != 0 || !strings.HasPrefix(out, "tidings ") {
 		t.Errorf("version: code %d, output %q", code, out)
@@ -168,7 +171,8 @@ func newcomerFlow(t *testing.T, storeURL string) {
 	}
 }
 
-// serveAndGet runs `tidings serve` on a free port, fetches path and stops it.
+// serveAndGet runs `tidings` with flags only (so serve, the default command)
+// on a free port, fetches path and stops it.
 func serveAndGet(t *testing.T, flags []string, path string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -181,7 +185,7 @@ func serveAndGet(t *testing.T, flags []string, path string) string {
 	done := make(chan int, 1)
 	var errOut bytes.Buffer
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", addr}, flags...), strings.NewReader(""), io.Discard, &errOut)
+		done <- run(ctx, append([]string{"--addr", addr}, flags...), strings.NewReader(""), io.Discard, &errOut)
 	}()
 	defer func() {
 		cancel()
