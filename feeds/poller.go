@@ -73,9 +73,8 @@ type Poller struct {
 	fetcher    *Fetcher
 	log        *slog.Logger
 
-	round     sync.Mutex    // one polling round at a time
-	similarMu sync.Mutex    // read-modify-write of Similar lists
-	wake      chan struct{} // Trigger's nudge to Run
+	round sync.Mutex    // one polling round at a time
+	wake  chan struct{} // Trigger's nudge to Run
 }
 
 // NewPoller returns a Poller storing into store, classifying with c and

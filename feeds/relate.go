@@ -311,7 +311,12 @@ func (r *Relater) query(st Story, s *relScratch) float64 {
 		merged = append(merged, q)
 	}
 	s.query = merged
+	return r.score(s)
+}
 
+// score accumulates, for the query terms in s, the dot product with every
+// indexed story sharing one, and returns the query's norm.
+func (r *Relater) score(s *relScratch) float64 {
 	var qNorm2 float64
 	for _, q := range s.query {
 		idf := r.idf(q.term)
@@ -360,20 +365,48 @@ func (r *Relater) Similar(st Story, k int) []Related {
 	defer r.mu.RUnlock()
 	s := r.getScratch()
 	defer r.putScratch(s)
-	qNorm := r.query(st, s)
+	return r.rank(s, r.query(st, s), st.ID, st.ClusterID, tagSetOf(st.Tags), k)
+}
+
+// SimilarTo is Similar for a story already indexed, worked out from its
+// indexed terms with the index's current weights, so a story's list can be
+// brought up to date as the index grows. It reports false when id is not (or
+// no longer) indexed.
+func (r *Relater) SimilarTo(id int64, k int) ([]Related, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	seq, ok := r.byID[id]
+	if !ok {
+		return nil, false
+	}
+	d := &r.docs[seq%uint64(r.max)]
+	if k <= 0 {
+		return nil, true
+	}
+	s := r.getScratch()
+	defer r.putScratch(s)
+	s.query = s.query[:0]
+	for _, t := range d.terms {
+		s.query = append(s.query, relQueryTerm{term: t.term, tf: float64(t.tf)})
+	}
+	return r.rank(s, r.score(s), d.id, d.cluster, d.tags, k), true
+}
+
+// rank turns the dot products in s into the k best Related, leaving out the
+// story itself and the stories of its cluster.
+func (r *Relater) rank(s *relScratch, qNorm float64, self, cluster int64, tags tagSet, k int) []Related {
 	if qNorm == 0 {
 		return nil
 	}
-	leader := st.ClusterID
+	leader := cluster
 	if leader == 0 {
-		leader = st.ID
+		leader = self
 	}
-	tags := tagSetOf(st.Tags)
 	a := r.normBase()
 	out := make([]Related, 0, min(k, len(s.touched)))
 	for _, slot := range s.touched {
 		d := &r.docs[slot]
-		if d.id == st.ID || leader != 0 && (d.id == leader || d.cluster == leader) {
+		if d.id == self || leader != 0 && (d.id == leader || d.cluster == leader) {
 			continue
 		}
 		dn := r.norm(slot, a)

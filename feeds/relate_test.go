@@ -420,3 +420,35 @@ func BenchmarkRelaterAdd(b *testing.B) {
 		r.Add(st)
 	}
 }
+
+func TestSimilarToMatchesSimilar(t *testing.T) {
+	r := NewRelater(50)
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	texts := [][2]string{
+		{"Messaging app encryption keeps chats private", "End-to-end encryption protects messages, but metadata about contacts is still kept."},
+		{"Why message metadata reveals who you talk to", "Metadata about who you message and when can be handed to police even with encryption."},
+		{"Encrypted backups arrive for phones", "Backups of messages will be encrypted with a key only the user holds."},
+		{"Chipmaker posts record revenue", "Server orders lifted quarterly sales."},
+	}
+	var stories []Story
+	for i, tx := range texts {
+		st := Story{ID: int64(i + 1), SourceID: int64(i + 1), Title: tx[0], Summary: tx[1], PublishedAt: now}
+		r.Add(st)
+		stories = append(stories, st)
+	}
+	for _, st := range stories {
+		got, ok := r.SimilarTo(st.ID, 5)
+		if !ok {
+			t.Fatalf("SimilarTo(%d): not indexed", st.ID)
+		}
+		if want := r.Similar(st, 5); !slices.Equal(got, want) {
+			t.Errorf("SimilarTo(%d) = %v, Similar = %v", st.ID, got, want)
+		}
+	}
+	if got, _ := r.SimilarTo(1, 5); len(got) == 0 || got[0].ID != 2 {
+		t.Errorf("SimilarTo(1) = %v, want the metadata story first", got)
+	}
+	if _, ok := r.SimilarTo(999, 5); ok {
+		t.Error("SimilarTo of an unknown story reports it indexed")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -135,7 +136,9 @@ func newcomerFlow(t *testing.T, storeURL string) {
 	if code, out, errOut := tidings(t, ctx, append([]string{"feeds", "import", list}, flags...)...); code != 0 || !strings.Contains(out, "3 added") {
 		t.Fatalf("import: %d %q %q", code, out, errOut)
 	}
-	code, out, errOut := tidings(t, ctx, append([]string{"poll", "--once"}, flags...)...)
+	// One feed at a time, so the order stories arrive in — which shapes the
+	// Similar Posts worked out on arrival — is the same on every run.
+	code, out, errOut := tidings(t, ctx, append([]string{"poll", "--once", "--poll-workers", "1"}, flags...)...)
 	if code != 0 || !strings.Contains(out, "polled 3 feeds") || !strings.Contains(out, "0 failed") {
 		t.Fatalf("poll --once: %d %q %q", code, out, errOut)
 	}
@@ -152,6 +155,8 @@ func newcomerFlow(t *testing.T, storeURL string) {
 		"Spyware vendor&#39;s exploit chain targeted journalists&#39; phones",
 		"Police facial recognition vans expand to three more cities",
 		"End-to-end encrypted backups arrive for Android phones",
+		"WhatsApp Boss Clashes with Elon Musk Over Data Privacy Claims",
+		"Why message metadata still reveals who you talk to",
 	}
 	offTopic := []string{"gaming handheld", "Chipmaker reports", "carmaker recalls", "moon lander"}
 	for _, title := range privacy {
@@ -167,6 +172,33 @@ func newcomerFlow(t *testing.T, storeURL string) {
 	for _, bad := range []string{"utm_", "fbclid", "<script", "javascript:", "tracker.example"} {
 		if strings.Contains(home, bad) {
 			t.Errorf("home page contains %q", bad)
+		}
+	}
+
+	// The seed story's page, reached from the home page, lists the related
+	// messaging, metadata and encryption stories under Similar Posts.
+	link := regexp.MustCompile(`<a href="(/stories/\d+/[^"]+)">WhatsApp Boss Clashes`).FindStringSubmatch(home)
+	if link == nil {
+		t.Fatal("no link to the WhatsApp story on the home page")
+	}
+	page := serveAndGet(t, append([]string{"--no-poll"}, flags...), link[1])
+	_, similar, ok := strings.Cut(page, "Similar Posts")
+	if !ok {
+		t.Fatalf("the WhatsApp story page has no Similar Posts: %s", page)
+	}
+	similar, _, _ = strings.Cut(similar, "</section>")
+	related := 0
+	for _, title := range []string{"Why message metadata still reveals", "Signal adds usernames", "End-to-end encrypted backups"} {
+		if strings.Contains(similar, title) {
+			related++
+		}
+	}
+	if related < 2 {
+		t.Errorf("Similar Posts of the WhatsApp story list %d of the 3 related stories: %s", related, similar)
+	}
+	for _, unrelated := range []string{"Hospital group", "Police facial recognition"} {
+		if strings.Contains(similar, unrelated) {
+			t.Errorf("Similar Posts of the WhatsApp story list %q", unrelated)
 		}
 	}
 }
