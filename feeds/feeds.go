@@ -161,6 +161,12 @@ type Store interface {
 	// IDs that are not stored are skipped.
 	SetSimilarMany(ctx context.Context, lists map[int64][]Related) error
 
+	// Search finds the visible stories whose title or summary match q.Text,
+	// best match first (the rules are in search.go). A query that cannot be
+	// run yields an error matching ErrBadQuery; nothing else about the text
+	// (quotes, operators, SQL) is ever an error.
+	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
+
 	// MarkOnce records that the named one-time step happened and reports whether
 	// this call was the first to do so (e.g. loading the built-in feed list).
 	MarkOnce(ctx context.Context, name string) (bool, error)

@@ -25,11 +25,11 @@ func (s *Store) AddStory(ctx context.Context, st feeds.Story) (feeds.Story, bool
 // AddStories stores each story unless a story (stored, or earlier in sts)
 // holds one of its dedupe keys, in a few pipelined round trips per batch.
 //
-// Each new story's body is written under a fresh ID first, then claimScript
-// claims its keys and indexes it in one step; the loser of a race with
-// another process deletes its body. Every step is safe to resend: INCRBY at
-// worst skips IDs, HSET writes the same fields, and claimScript recognises
-// its own ID.
+// Each new story's body and search postings are written under a fresh ID
+// first, then claimScript claims its keys and indexes it in one step; the
+// loser of a race with another process deletes its body and postings. Every
+// step is safe to resend: INCRBY at worst skips IDs, HSET and ZADD write the
+// same values, and claimScript recognises its own ID.
 func (s *Store) AddStories(ctx context.Context, sts []feeds.Story) ([]feeds.Added, error) {
 	fail := func(err error) ([]feeds.Added, error) {
 		return nil, fmt.Errorf("redis: add stories: %w", err)
@@ -134,13 +134,19 @@ func (s *Store) writeFresh(ctx context.Context, sts []feeds.Story, fresh []int, 
 	for n, i := range fresh {
 		sts[i].ID = last - int64(len(fresh)) + 1 + int64(n)
 	}
+	docs := make([]searchDoc, len(fresh))
+	for n, i := range fresh {
+		docs[n] = newSearchDoc(sts[i])
+	}
+	// Bodies and postings first: neither is reachable before the claim.
 	if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for _, i := range fresh {
+		for n, i := range fresh {
 			fields, err := storyFields(sts[i])
 			if err != nil {
 				return err
 			}
 			p.HSet(ctx, s.k.story(sts[i].ID), fields...)
+			s.writePostings(ctx, p, sts[i].ID, docs[n])
 		}
 		return nil
 	}); err != nil {
@@ -150,8 +156,8 @@ func (s *Store) writeFresh(ctx context.Context, sts []feeds.Story, fresh []int, 
 	if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for n, i := range fresh {
 			st := sts[i]
-			keys := append([]string{s.k.storyKeys()}, s.indexSets(st)...)
-			args := []any{st.ID, member(st.PublishedAt, st.ID)}
+			keys := append([]string{s.k.storyKeys(), s.k.searchDocs(), s.k.searchTokens()}, s.indexSets(st)...)
+			args := []any{st.ID, member(st.PublishedAt, st.ID), docs[n].length, docs[n].entry(st)}
 			for _, k := range st.DedupeKeys() {
 				args = append(args, k)
 			}
@@ -164,7 +170,7 @@ func (s *Store) writeFresh(ctx context.Context, sts []feeds.Story, fresh []int, 
 		return nil, err
 	}
 	lost := make(map[int]int64)
-	var orphans []string
+	var orphans []int // positions in fresh
 	for n, i := range fresh {
 		owner, err := claims[n].Int64()
 		if err != nil {
@@ -172,15 +178,21 @@ func (s *Store) writeFresh(ctx context.Context, sts []feeds.Story, fresh []int, 
 		}
 		if owner != sts[i].ID {
 			lost[i] = owner
-			orphans = append(orphans, s.k.story(sts[i].ID))
+			orphans = append(orphans, n)
 			continue
 		}
 		out[i] = feeds.Added{Story: asRead(sts[i]), Created: true}
 	}
 	if len(orphans) > 0 {
+		// Unreachable already; removed so they take no room. One command a
+		// key: bodies and postings live in different slots.
 		if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for _, k := range orphans { // one DEL a key: bodies live in different slots
-				p.Del(ctx, k)
+			for _, n := range orphans {
+				id := sts[fresh[n]].ID
+				p.Del(ctx, s.k.story(id))
+				for term := range docs[n].freq {
+					p.ZRem(ctx, s.k.postings(term), id)
+				}
 			}
 			return nil
 		}); err != nil {

@@ -46,6 +46,28 @@ import (
 // gives the contract's order (newest first, then ID descending) exactly, to
 // the nanosecond, which a float64 score could not; Since is a lex range.
 //
+// Search (feeds.Store.Search) over the titles and summaries of visible
+// stories, with terms as feeds.IndexTerms makes them:
+//
+//	P{stories}:search:docs    HASH  story ID → "<length> <PublishedAt>": every
+//	                                searchable story, its number of indexed
+//	                                terms (for BM25) and its time (for ties)
+//	P{stories}:search:tokens  STRING  sum of the lengths in docs (INCRBY)
+//	Psearch:{<term>}          ZSET  postings: story ID → term frequency, a
+//	                                title occurrence counting feeds.TitleWeight
+//	P{search}:terms           ZSET  every indexed term, score 0: the dictionary
+//	                                that expands the query's last term as a
+//	                                prefix (ZRANGEBYLEX)
+//
+// Postings have a tag per term, so they spread over the cluster; a query
+// reads them in pipelines, which go-redis splits by node. A story's postings
+// and dictionary entries are written with its body, before its claim; the
+// claim script adds it to docs in the same step that makes it reachable. A
+// query keeps only postings whose ID is in docs, so a story is findable
+// exactly when it is stored, and postings left by a lost claim or a crash are
+// never seen. Adding to docs happens once (HSETNX guards the INCRBY), so a
+// resent claim counts nothing twice; the ZADDs are idempotent too.
+//
 // Story bodies, one tag per story so they spread over the cluster:
 //
 //	Pstory:{<id>}       HASH    one story's fields (see storyFields)
@@ -54,7 +76,7 @@ import (
 //
 //	P{meta}:once        HASH    MarkOnce name → "<time> <token>" of the first call
 //
-// An AddStory writes the body first, then claims the dedupe keys and adds the
+// An AddStory writes the body (and search postings) first, then claims the dedupe keys and adds the
 // index entries in one script in the {stories} slot. A body whose claim lost
 // is deleted at once; a body left by a crash between the two steps is
 // unreachable (no index or key names it) and harmless.
@@ -89,6 +111,14 @@ func (k keys) storiesByTag(view, tag string) string {
 func (k keys) storiesByCluster(view string, id int64) string {
 	return k.p + "{stories}:" + view + ":cluster:" + strconv.FormatInt(id, 10)
 }
+
+func (k keys) searchDocs() string   { return k.p + "{stories}:search:docs" }
+func (k keys) searchTokens() string { return k.p + "{stories}:search:tokens" }
+func (k keys) searchTerms() string  { return k.p + "{search}:terms" }
+
+// postings is the key of a term's postings; terms hold only letters and
+// digits, so a term cannot close the hash tag early.
+func (k keys) postings(term string) string { return k.p + "search:{" + term + "}" }
 
 func (k keys) story(id int64) string { return k.p + "story:{" + strconv.FormatInt(id, 10) + "}" }
 

@@ -12,7 +12,7 @@ import (
 func TestMain(m *testing.M) { redistest.Main(m) }
 
 // open connects to rawURL and closes the store when t ends.
-func open(t *testing.T, rawURL string) *redis.Store {
+func open(t testing.TB, rawURL string) *redis.Store {
 	t.Helper()
 	s, err := redis.Open(t.Context(), rawURL)
 	if err != nil {
@@ -36,4 +36,15 @@ func TestFeedsStoreCluster(t *testing.T) {
 	storetest.TestFeedsStore(t, func(t *testing.T) feeds.Store {
 		return open(t, redistest.Cluster(t))
 	})
+}
+
+// BenchmarkSearchServer searches 10,000 stories on one server; see
+// storetest.BenchmarkSearch.
+func BenchmarkSearchServer(b *testing.B) {
+	storetest.BenchmarkSearch(b, open(b, redistest.Server(b)))
+}
+
+// BenchmarkSearchCluster does the same on a 3-master cluster.
+func BenchmarkSearchCluster(b *testing.B) {
+	storetest.BenchmarkSearch(b, open(b, redistest.Cluster(b)))
 }

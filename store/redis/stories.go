@@ -11,19 +11,25 @@ import (
 	"github.com/tidings/tidings/feeds"
 )
 
-// claimScript makes a story reachable: it claims the story's dedupe keys and
-// adds it to its index sets, or does nothing when another story holds a key.
-// Everything it touches is in the {stories} slot, so it is all or nothing.
-// KEYS: dedupe hash, then the index sets. ARGV: story ID, index member, then
-// the dedupe keys in DedupeKeys order. Returns the ID of the story that owns
-// the keys: ARGV[1] when this call (or an earlier, resent copy of it) won.
+// claimScript makes a story reachable: it claims the story's dedupe keys,
+// adds it to its index sets and, when it is searchable, to the search docs,
+// or does nothing when another story holds a key. Everything it touches is
+// in the {stories} slot, so it is all or nothing.
+// KEYS: dedupe hash, search docs hash, search token total, then the index
+// sets. ARGV: story ID, index member, search length (0: not searchable),
+// search docs entry, then the dedupe keys in DedupeKeys order. Returns the ID
+// of the story that owns the keys: ARGV[1] when this call (or an earlier,
+// resent copy of it) won.
 var claimScript = goredis.NewScript(`
-for i = 3, #ARGV do
+for i = 5, #ARGV do
   local owner = redis.call('HGET', KEYS[1], ARGV[i])
   if owner and owner ~= ARGV[1] then return tonumber(owner) end
 end
-for i = 3, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
-for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[2]) end
+for i = 5, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[2]) end
+if tonumber(ARGV[3]) > 0 and redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[4]) == 1 then
+  redis.call('INCRBY', KEYS[3], ARGV[3])
+end
 return tonumber(ARGV[1])
 `)
 

@@ -20,8 +20,10 @@ import (
 	"strings"
 	"time"
 
+	sqlitedrv "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/tidings/tidings/feeds"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Store implements feeds.Store on one SQLite database file.
@@ -50,7 +52,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	uri := fileURI(abs)
 
-	write, err := sql.Open("sqlite", uri+"?_pragma=journal_mode(WAL)&"+commonPragmas+"&_txlock=immediate")
+	write, err := sql.Open("sqlite", uri+"?"+commonPragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
@@ -59,6 +61,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 	write.SetConnMaxLifetime(0)
 
+	if err := enableWAL(ctx, write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: %q: %w", path, err)
+	}
 	if err := migrate(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %q: %w", path, err)
@@ -81,6 +87,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// enableWAL switches the file to WAL. The switch needs the file to itself
+// and, when another process holds it, fails at once with SQLITE_BUSY whatever
+// busy_timeout says (as a DSN pragma it would fail the connection), so it is
+// retried here for up to walWait.
+func enableWAL(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, walWait)
+	defer cancel()
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal mode is %q after asking for WAL", mode)
+			}
+			return nil
+		}
+		var se *sqlitedrv.Error
+		if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return fmt.Errorf("enable WAL: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("enable WAL: %w", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// walWait bounds how long Open waits for another process to let go of the
+// file, as busy_timeout does for everything else.
+const walWait = 5 * time.Second
 
 // fileURI turns an absolute path into an SQLite URI filename, escaping the
 // characters that would otherwise start the query or fragment.

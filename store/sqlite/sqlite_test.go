@@ -11,7 +11,7 @@ import (
 	"github.com/tidings/tidings/store/storetest"
 )
 
-func open(t *testing.T, path string) *sqlite.Store {
+func open(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {
@@ -29,6 +29,11 @@ func TestFeedsStore(t *testing.T) {
 	storetest.TestFeedsStore(t, func(t *testing.T) feeds.Store {
 		return open(t, filepath.Join(t.TempDir(), "tidings.db"))
 	})
+}
+
+// BenchmarkSearch searches 10,000 stories; see storetest.BenchmarkSearch.
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchmarkSearch(b, open(b, filepath.Join(b.TempDir(), "bench.db")))
 }
 
 // Opening creates missing directories, and reopening keeps the data and does

@@ -43,6 +43,10 @@ func TestFeedsStore(t *testing.T, open func(t *testing.T) feeds.Store) {
 		{"SetSimilarMany", testSetSimilarMany},
 		{"MarkOnce", testMarkOnce},
 		{"MarkOnceRace", testMarkOnceRace},
+		{"Search", testSearch},
+		{"SearchPages", testSearchPages},
+		{"SearchBadQuery", testSearchBadQuery},
+		{"SearchInjection", testSearchInjection},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
