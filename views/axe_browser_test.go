@@ -29,7 +29,7 @@ type axeViolation struct {
 const runAxe = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations)`
 
 // TestAccessibility runs axe-core (its axe.min.js named by TIDINGS_AXE, which
-// .ci/run installs from npm) on the home page, a story, a topic and the 404
+// .ci/run installs from npm) on the home page, a story, a topic, search results and the 404
 // page, in light and dark mode, and fails on serious or critical violations.
 func TestAccessibility(t *testing.T) {
 	axePath := os.Getenv("TIDINGS_AXE")
@@ -43,10 +43,11 @@ func TestAccessibility(t *testing.T) {
 	n := newNewsroom(t)
 	tab := browser(t, n.ts.URL)
 	pages := map[string]string{
-		"home":  "/",
-		"story": "/stories/" + strconv.FormatInt(n.ids["whatsapp"], 10),
-		"topic": "/topics/messaging",
-		"404":   "/stories/999999",
+		"home":   "/",
+		"story":  "/stories/" + strconv.FormatInt(n.ids["whatsapp"], 10),
+		"topic":  "/topics/messaging",
+		"404":    "/stories/999999",
+		"search": "/search?q=whatsapp",
 	}
 	// axe must find a fault planted in a page, or a pass proves nothing.
 	t.Run("planted-fault", func(t *testing.T) {
@@ -65,7 +66,7 @@ func TestAccessibility(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"home", "story", "topic", "404"} {
+		for _, name := range []string{"home", "story", "topic", "404", "search"} {
 			t.Run(name+"/"+scheme, func(t *testing.T) {
 				for _, v := range axePage(t, tab, axeJS, n.ts.URL+pages[name], "") {
 					msg := describe(v)

@@ -37,6 +37,10 @@ func (s *Server) routes() {
 	s.page("/topics/:tag/feed.json", s.syndicate(formatJSON))
 	s.page("/sitemap.xml", s.sitemap)
 	s.page("/robots.txt", s.robots)
+	// Search is not cached (queries are as many as readers make up), but it
+	// renders through render, which compresses by itself.
+	s.selfCompressed["/search"] = true
+	e.GET("/search", s.search)
 	e.GET(stylePath, s.style)
 }
 
