@@ -84,7 +84,7 @@ func parsePages() (*pages, error) {
 }
 
 // pageNames are the templates the handlers use; each must exist at start.
-var pageNames = []string{"home", "story", "list", "error"}
+var pageNames = []string{"home", "story", "list", "search", "error"}
 
 // render executes a page into a buffer first, so a template error becomes a
 // clean error page instead of half a page. It is for pages outside the cache
