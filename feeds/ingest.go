@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,35 +127,85 @@ func (p *Poller) ingest(ctx context.Context, src Source, feed *gofeed.Feed) (cre
 	return created, nil
 }
 
-// relate stores the Similar Posts of newly stored stories, and brings up to
-// date the lists of the older stories they are similar to, worked out again
-// with the index's current weights: a story that arrived into a small index
-// gets better neighbours as the index grows. Every changed list is written in
-// one call.
+// relate stores the Similar Posts of newly stored stories and offers each of
+// them to the older stories it is similar to, so they gain newer neighbours.
+// An older story whose list is still short (it arrived into a small index)
+// has its list worked out again with the index's current weights instead.
+// Every changed list is written in one call.
 func (p *Poller) relate(ctx context.Context, fresh []Story) error {
 	if len(fresh) == 0 {
 		return nil
 	}
 	lists := make(map[int64][]Related)
-	var older []int64
+	offers := make(map[int64][]Related) // older story → newer stories offered to it
 	for _, st := range fresh {
 		similar := p.relater.Similar(st, similarCount)
 		if len(similar) > 0 {
 			lists[st.ID] = similar
 		}
 		for _, r := range similar {
-			older = append(older, r.ID)
+			offers[r.ID] = append(offers[r.ID], Related{ID: st.ID, Score: r.Score})
 		}
 	}
-	for _, id := range older {
-		if _, done := lists[id]; done {
-			continue // a fresh story, or one already worked out
+	// The fresh stories' own lists already include each other: the relater
+	// held them all before Similar was asked.
+	for _, st := range fresh {
+		delete(offers, st.ID)
+	}
+	p.similarMu.Lock() // read-modify-write of older stories' lists
+	defer p.similarMu.Unlock()
+	if len(offers) > 0 {
+		ids := make([]int64, 0, len(offers))
+		for id := range offers {
+			ids = append(ids, id)
 		}
-		if similar, ok := p.relater.SimilarTo(id, similarCount); ok {
-			lists[id] = similar
+		others, err := p.store.Stories(ctx, StoryFilter{IDs: ids})
+		if err != nil {
+			return err
 		}
+		for _, other := range others {
+			if len(other.Similar) < similarCount {
+				if list, ok := p.relater.SimilarTo(other.ID, similarCount); ok {
+					lists[other.ID] = list
+					continue
+				}
+			}
+			list, changed := other.Similar, false
+			for _, r := range offers[other.ID] {
+				var ch bool
+				list, ch = offerSimilar(list, r, similarCount)
+				changed = changed || ch
+			}
+			if changed {
+				lists[other.ID] = list
+			}
+		}
+	}
+	if len(lists) == 0 {
+		return nil
 	}
 	return p.store.SetSimilarMany(ctx, lists)
+}
+
+// offerSimilar adds r to list (most similar first, at most k long) when the
+// list has room or r beats its weakest entry.
+func offerSimilar(list []Related, r Related, k int) ([]Related, bool) {
+	for _, x := range list {
+		if x.ID == r.ID {
+			return list, false
+		}
+	}
+	out := slices.Clone(list)
+	switch {
+	case len(out) < k:
+		out = append(out, r)
+	case out[len(out)-1].Score < r.Score:
+		out[len(out)-1] = r
+	default:
+		return list, false
+	}
+	slices.SortStableFunc(out, func(a, b Related) int { return cmp.Compare(b.Score, a.Score) })
+	return out, true
 }
 
 // recordSuccess saves a successful poll on the source: errors cleared,

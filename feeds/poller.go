@@ -73,8 +73,9 @@ type Poller struct {
 	fetcher    *Fetcher
 	log        *slog.Logger
 
-	round sync.Mutex    // one polling round at a time
-	wake  chan struct{} // Trigger's nudge to Run
+	round     sync.Mutex    // one polling round at a time
+	similarMu sync.Mutex    // read-modify-write of older stories' Similar lists
+	wake      chan struct{} // Trigger's nudge to Run
 }
 
 // NewPoller returns a Poller storing into store, classifying with c and

@@ -6,6 +6,31 @@ import (
 	"time"
 )
 
+func TestOfferSimilar(t *testing.T) {
+	full := []Related{{1, 0.9}, {2, 0.8}, {3, 0.7}, {4, 0.6}, {5, 0.5}}
+	for _, tc := range []struct {
+		name    string
+		list    []Related
+		offer   Related
+		want    string
+		changed bool
+	}{
+		{"empty", nil, Related{9, 0.1}, "[{9 0.1}]", true},
+		{"room, sorted in", []Related{{1, 0.9}, {2, 0.3}}, Related{9, 0.5}, "[{1 0.9} {9 0.5} {2 0.3}]", true},
+		{"already there", []Related{{9, 0.2}}, Related{9, 0.8}, "[{9 0.2}]", false},
+		{"full, beats weakest", full, Related{9, 0.65}, "[{1 0.9} {2 0.8} {3 0.7} {9 0.65} {4 0.6}]", true},
+		{"full, too weak", full, Related{9, 0.5}, "[{1 0.9} {2 0.8} {3 0.7} {4 0.6} {5 0.5}]", false},
+	} {
+		got, changed := offerSimilar(tc.list, tc.offer, 5)
+		if fmt.Sprint(got) != tc.want || changed != tc.changed {
+			t.Errorf("%s: %v, %v; want %s, %v", tc.name, got, changed, tc.want, tc.changed)
+		}
+	}
+	if fmt.Sprint(full) != "[{1 0.9} {2 0.8} {3 0.7} {4 0.6} {5 0.5}]" {
+		t.Errorf("offerSimilar changed its input: %v", full)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	p := &Poller{opts: PollerOptions{Interval: 30 * time.Minute, MaxBackoff: 24 * time.Hour}}
 	want := []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 16 * time.Hour, 24 * time.Hour, 24 * time.Hour}
