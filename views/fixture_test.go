@@ -38,12 +38,19 @@ const testBase = "https://news.example.org"
 
 func newNewsroom(t *testing.T) *newsroom {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "x.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newNewsroomOn(t, st)
+}
+
+// newNewsroomOn fills an empty store with the newsroom's sources and stories
+// and serves the site over it.
+func newNewsroomOn(t *testing.T, st feeds.Store) *newsroom {
+	t.Helper()
+	ctx := context.Background()
 	n := &newsroom{st: st, ids: map[string]int64{}, srcs: map[string]int64{}}
 	for _, s := range []feeds.Source{
 		{URL: "https://byteline.example/feed.xml", Title: "Byteline", SiteURL: "https://byteline.example/"},
