@@ -147,7 +147,27 @@ func newcomerFlow(t *testing.T, storeURL string) {
 		t.Errorf("second poll: %d %q", code, out)
 	}
 
-	home := serveAndGet(t, append([]string{"--no-poll"}, flags...), "/")
+	pages := serveAndGet(t, append([]string{"--no-poll"}, flags...), "/", "/topics/messaging", "/feed.xml",
+		"/atom.xml", "/feed.json", "/sitemap.xml", "/robots.txt", "/search?q=insurance")
+	home := pages["/"]
+	for path, want := range map[string]string{
+		"/topics/messaging":   "Signal adds usernames",
+		"/feed.xml":           "Hospital group data breach",
+		"/atom.xml":           "Spyware vendor",
+		"/feed.json":          "Police facial recognition",
+		"/sitemap.xml":        "/stories/",
+		"/robots.txt":         "Sitemap:",
+		"/search?q=insurance": "<mark>insurance</mark>", // a word only in a summary
+	} {
+		if !strings.Contains(pages[path], want) {
+			t.Errorf("GET %s lacks %q", path, want)
+		}
+		for _, bad := range []string{"utm_", "<script>alert", "gaming handheld"} {
+			if strings.Contains(pages[path], bad) {
+				t.Errorf("GET %s shows %q", path, bad)
+			}
+		}
+	}
 	privacy := []string{
 		"Signal adds usernames so people can chat without sharing phone numbers",
 		"Regulator fines ad-tech firm €40 million over cookie tracking without consent",
@@ -181,7 +201,7 @@ func newcomerFlow(t *testing.T, storeURL string) {
 	if link == nil {
 		t.Fatal("no link to the WhatsApp story on the home page")
 	}
-	page := serveAndGet(t, append([]string{"--no-poll"}, flags...), link[1])
+	page := serveAndGet(t, append([]string{"--no-poll"}, flags...), link[1])[link[1]]
 	_, similar, ok := strings.Cut(page, "Similar Posts")
 	if !ok {
 		t.Fatalf("the WhatsApp story page has no Similar Posts: %s", page)
@@ -204,8 +224,8 @@ func newcomerFlow(t *testing.T, storeURL string) {
 }
 
 // serveAndGet runs `tidings` with flags only (so serve, the default command)
-// on a free port, fetches path and stops it.
-func serveAndGet(t *testing.T, flags []string, path string) string {
+// on a free port, fetches each path (expecting 200) and stops it.
+func serveAndGet(t *testing.T, flags []string, paths ...string) map[string]string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -240,14 +260,18 @@ func serveAndGet(t *testing.T, flags []string, path string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	resp, err := http.Get(base + path)
-	if err != nil {
-		t.Fatal(err)
+	pages := make(map[string]string, len(paths))
+	for _, path := range paths {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+		pages[path] = string(body)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d", path, resp.StatusCode)
-	}
-	return string(body)
+	return pages
 }
