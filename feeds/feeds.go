@@ -116,13 +116,16 @@ type StoryFilter struct {
 	VisibleOnly bool
 	// LeadersOnly drops stories that belong to another story's cluster.
 	LeadersOnly bool
-	SourceID    int64   // 0: any source
-	Tag         string  // "": any tag
-	ClusterID   int64   // 0: any; otherwise stories whose ClusterID is this
-	IDs         []int64 // nil: any; otherwise only these
-	Since       time.Time
-	Limit       int // 0: no limit
-	Offset      int
+	SourceID    int64  // 0: any source
+	Tag         string // "": any tag
+	ClusterID   int64  // 0: any; otherwise stories whose ClusterID is this
+	// ClusterIDs, when not nil, keeps the stories whose ClusterID is one of
+	// these: the followers of several leaders in one read.
+	ClusterIDs []int64
+	IDs        []int64 // nil: any; otherwise only these
+	Since      time.Time
+	Limit      int // 0: no limit
+	Offset     int
 }
 
 // Store keeps sources and stories. Every store (SQLite, Redis, Redis Cluster)

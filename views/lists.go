@@ -224,18 +224,24 @@ func (s *Server) fillList(ctx context.Context, data *listPage, f feeds.StoryFilt
 	if err != nil {
 		return err
 	}
+	followers := map[int64][]feeds.Story{}
+	if clusters && len(list) > 0 {
+		// The other outlets of every story on the page, in one read.
+		leaders := make([]int64, len(list))
+		for i, st := range list {
+			leaders[i] = st.ID
+		}
+		all, err := s.opts.Stories.Stories(ctx, feeds.StoryFilter{VisibleOnly: true, ClusterIDs: leaders})
+		if err != nil {
+			return err
+		}
+		for _, f := range all {
+			followers[f.ClusterID] = append(followers[f.ClusterID], f)
+		}
+	}
 	for _, st := range list {
 		item := newStoryItem(st, names)
-		if clusters {
-			// One query per leader: feeds.StoryFilter cannot ask for the
-			// followers of many leaders at once. Pages are cached, so this
-			// runs once per page per change, not once per request.
-			followers, err := s.opts.Stories.Stories(ctx, feeds.StoryFilter{VisibleOnly: true, ClusterID: st.ID})
-			if err != nil {
-				return err
-			}
-			item.AlsoCovered = linksTo(followers, names)
-		}
+		item.AlsoCovered = linksTo(followers[st.ID], names)
 		data.Stories = append(data.Stories, item)
 	}
 	return nil

@@ -58,6 +58,9 @@ return out
 // Stories lists the stories matching f, newest first: the IDs come from the
 // index sets, the bodies from one pipeline.
 func (s *Store) Stories(ctx context.Context, f feeds.StoryFilter) ([]feeds.Story, error) {
+	if err := s.clusterMembers(ctx, &f); err != nil {
+		return nil, fmt.Errorf("redis: stories: %w", err)
+	}
 	if f.IDs != nil {
 		sts, err := s.storiesByIDs(ctx, f)
 		if err != nil {
@@ -89,6 +92,9 @@ func (s *Store) Stories(ctx context.Context, f feeds.StoryFilter) ([]feeds.Story
 
 // CountStories counts the stories matching f, ignoring Limit and Offset.
 func (s *Store) CountStories(ctx context.Context, f feeds.StoryFilter) (int, error) {
+	if err := s.clusterMembers(ctx, &f); err != nil {
+		return 0, fmt.Errorf("redis: count stories: %w", err)
+	}
 	if f.IDs != nil {
 		sts, err := s.storiesByIDs(ctx, f)
 		if err != nil {
@@ -106,15 +112,7 @@ func (s *Store) CountStories(ctx context.Context, f feeds.StoryFilter) (int, err
 // filterSets names the sets whose intersection holds the stories matching f
 // (Since is applied as a range).
 func (s *Store) filterSets(f feeds.StoryFilter) []string {
-	view := viewAny
-	switch {
-	case f.VisibleOnly && f.LeadersOnly:
-		view = viewVisibleLeaders
-	case f.VisibleOnly:
-		view = viewVisible
-	case f.LeadersOnly:
-		view = viewLeaders
-	}
+	view := s.filterView(f)
 	var sets []string
 	if f.SourceID != 0 {
 		sets = append(sets, s.k.storiesBySource(view, f.SourceID))
@@ -129,6 +127,51 @@ func (s *Store) filterSets(f feeds.StoryFilter) []string {
 		sets = append(sets, s.k.storiesAll(view))
 	}
 	return sets
+}
+
+// clusterMembers turns a ClusterIDs filter without an ID list into one with
+// the IDs of those clusters' members, read from their index sets in one
+// pipeline; storiesByIDs then applies every other condition.
+func (s *Store) clusterMembers(ctx context.Context, f *feeds.StoryFilter) error {
+	if f.ClusterIDs == nil || f.IDs != nil {
+		return nil
+	}
+	view := s.filterView(*f)
+	cmds := make([]*goredis.StringSliceCmd, len(f.ClusterIDs))
+	if len(f.ClusterIDs) > 0 {
+		if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, id := range f.ClusterIDs {
+				cmds[i] = p.ZRange(ctx, s.k.storiesByCluster(view, id), 0, -1)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	f.IDs = []int64{}
+	for _, cmd := range cmds {
+		for _, m := range cmd.Val() {
+			id, err := memberID(m)
+			if err != nil {
+				return err
+			}
+			f.IDs = append(f.IDs, id)
+		}
+	}
+	return nil
+}
+
+// filterView names the index view (all, visible, leaders, both) f reads.
+func (s *Store) filterView(f feeds.StoryFilter) string {
+	switch {
+	case f.VisibleOnly && f.LeadersOnly:
+		return viewVisibleLeaders
+	case f.VisibleOnly:
+		return viewVisible
+	case f.LeadersOnly:
+		return viewLeaders
+	}
+	return viewAny
 }
 
 // storiesByIDs serves a filter with an ID list: a site asks for a handful of
@@ -159,6 +202,7 @@ func matches(st feeds.Story, f feeds.StoryFilter) bool {
 		f.LeadersOnly && st.ClusterID != 0,
 		f.SourceID != 0 && st.SourceID != f.SourceID,
 		f.ClusterID != 0 && st.ClusterID != f.ClusterID,
+		f.ClusterIDs != nil && !slices.Contains(f.ClusterIDs, st.ClusterID),
 		f.Tag != "" && !slices.Contains(st.Tags, f.Tag),
 		!f.Since.IsZero() && st.PublishedAt.Before(f.Since):
 		return false

@@ -221,6 +221,11 @@ func storyQuery(f feeds.StoryFilter) (string, []any) {
 		where = append(where, `s.cluster_id = ?`)
 		args = append(args, f.ClusterID)
 	}
+	if f.ClusterIDs != nil {
+		ids, _ := json.Marshal(f.ClusterIDs) // []int64 always marshals
+		where = append(where, `s.cluster_id IN (SELECT value FROM json_each(?))`)
+		args = append(args, string(ids))
+	}
 	if f.IDs != nil {
 		// One JSON parameter instead of one per ID: no limit on the list's length.
 		ids, _ := json.Marshal(f.IDs) // []int64 always marshals

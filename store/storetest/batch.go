@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tidings/tidings/feeds"
 )
@@ -79,5 +81,53 @@ func testSetSimilarMany(t *testing.T, s feeds.Store) {
 	}
 	if st, _ := s.Story(ctx, a.ID); len(st.Similar) != 0 {
 		t.Errorf("cleared list = %v", st.Similar)
+	}
+}
+
+// testClusterIDs: the followers of several leaders in one read, newest first,
+// with the other filters still applied.
+func testClusterIDs(t *testing.T, s feeds.Store) {
+	ctx := t.Context()
+	src := mustAddSource(t, s, feeds.Source{URL: "https://clusters.example/feed"})
+	a := mustAddStory(t, s, newStory(1, src.ID, base))
+	b := mustAddStory(t, s, newStory(2, src.ID, base.Add(1)))
+	c := mustAddStory(t, s, newStory(3, src.ID, base.Add(2)))
+	follow := func(n int, leader int64, at int, visible bool) feeds.Story {
+		st := newStory(n, src.ID, base.Add(time.Duration(at)))
+		st.ClusterID, st.Visible = leader, visible
+		return mustAddStory(t, s, st)
+	}
+	a1 := follow(10, a.ID, 10, true)
+	b1 := follow(11, b.ID, 11, true)
+	a2 := follow(12, a.ID, 12, true)
+	follow(13, b.ID, 13, false) // hidden
+	follow(14, c.ID, 14, true)  // another cluster
+
+	ids := func(sts []feeds.Story) []int64 {
+		var out []int64
+		for _, st := range sts {
+			out = append(out, st.ID)
+		}
+		return out
+	}
+	got, err := s.Stories(ctx, feeds.StoryFilter{VisibleOnly: true, ClusterIDs: []int64{a.ID, b.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{a2.ID, b1.ID, a1.ID}; !slices.Equal(ids(got), want) {
+		t.Errorf("ClusterIDs {a, b} visible = %v, want %v", ids(got), want)
+	}
+	if n, err := s.CountStories(ctx, feeds.StoryFilter{ClusterIDs: []int64{a.ID, b.ID}}); err != nil || n != 4 {
+		t.Errorf("count of ClusterIDs {a, b} = %d (%v), want 4 (hidden included)", n, err)
+	}
+	got, err = s.Stories(ctx, feeds.StoryFilter{ClusterIDs: []int64{a.ID, b.ID}, Limit: 1, Offset: 1})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("a page of ClusterIDs: %v, %v", ids(got), err)
+	}
+	if got, err := s.Stories(ctx, feeds.StoryFilter{ClusterIDs: []int64{}}); err != nil || len(got) != 0 {
+		t.Errorf("empty ClusterIDs = %v (%v), want none", ids(got), err)
+	}
+	if got, err := s.Stories(ctx, feeds.StoryFilter{ClusterIDs: []int64{a.ID}, IDs: []int64{a1.ID, b1.ID}}); err != nil || !slices.Equal(ids(got), []int64{a1.ID}) {
+		t.Errorf("ClusterIDs with IDs = %v (%v), want [%d]", ids(got), err, a1.ID)
 	}
 }

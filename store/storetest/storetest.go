@@ -41,6 +41,7 @@ func TestFeedsStore(t *testing.T, open func(t *testing.T) feeds.Store) {
 		{"SetSimilar", testSetSimilar},
 		{"AddStories", testAddStories},
 		{"SetSimilarMany", testSetSimilarMany},
+		{"ClusterIDs", testClusterIDs},
 		{"MarkOnce", testMarkOnce},
 		{"MarkOnceRace", testMarkOnceRace},
 		{"Search", testSearch},
