@@ -69,7 +69,7 @@ func TestGzip(t *testing.T) {
 			t.Errorf("%s: gzipped though refused", p)
 		}
 	}
-	// Everything else goes through Echo's gzip middleware.
+	// Pages outside the cache, error pages too, are compressed by render.
 	resp, body := fetch(t, n.ts.URL+"/no/such/page", "Accept-Encoding", "gzip")
 	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(body, "nothing here") {
 		t.Errorf("404 page: %d %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))

@@ -4,19 +4,16 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // routes registers every route of the site, grouped by who may call it.
 func (s *Server) routes() {
 	e := s.echo
+	// No gzip middleware: cached pages carry a gzipped copy made once, every
+	// other page (error pages too) is compressed by render, and /metrics
+	// compresses itself.
 	e.Pre(securityHeaders)
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
-		// Cached pages carry their own gzipped copy; /metrics compresses itself.
-		Skipper:   func(c echo.Context) bool { return s.selfCompressed[c.Path()] || c.Path() == "/metrics" },
-		MinLength: 1024,
-	}))
 
 	// Operations.
 	e.GET("/healthz", s.healthz)
@@ -37,15 +34,12 @@ func (s *Server) routes() {
 	s.page("/topics/:tag/feed.json", s.syndicate(formatJSON))
 	s.page("/sitemap.xml", s.sitemap)
 	s.page("/robots.txt", s.robots)
-	// Search is not cached (queries are as many as readers make up), but it
-	// renders through render, which compresses by itself.
-	s.selfCompressed["/search"] = true
+	// Search is not cached: queries are as many as readers make up.
 	e.GET("/search", s.search)
 	e.GET(stylePath, s.style)
 }
 
 // page registers a cached page for GET and HEAD.
 func (s *Server) page(path string, h echo.HandlerFunc) {
-	s.selfCompressed[path] = true
 	s.echo.Match([]string{http.MethodGet, http.MethodHead}, path, h)
 }

@@ -40,9 +40,6 @@ type Server struct {
 	echo    *echo.Echo
 	pages   *pages
 	cache   *pageCache
-	// selfCompressed holds the route patterns whose handlers send their own
-	// gzipped bytes from the page cache, so the gzip middleware leaves them be.
-	selfCompressed map[string]bool
 }
 
 // New builds the server; templates are parsed here, so a broken template is a
@@ -64,8 +61,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, baseURL: base, echo: echo.New(), pages: p,
-		cache:          newPageCache(cacheBytes, cacheMaxAge, time.Now),
-		selfCompressed: map[string]bool{},
+		cache: newPageCache(cacheBytes, cacheMaxAge, time.Now),
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
