@@ -43,9 +43,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	switch strings.ToLower(scheme) {
 	case "sqlite":
 		// sqlite:///abs/path is read as /abs/path, like a file URL.
-		if strings.HasPrefix(rest, "//") {
-			rest = strings.TrimPrefix(rest, "//")
-		}
+		rest = strings.TrimPrefix(rest, "//")
 		if rest == "" {
 			return nil, errors.New("store: sqlite: needs a file path, e.g. sqlite:./data/tidings.db")
 		}

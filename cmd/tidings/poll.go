@@ -20,14 +20,11 @@ func cmdPoll(ctx context.Context, a *app, args []string) error {
 		return a.usageError("--all goes with --once")
 	}
 	logger := a.logger()
-	st, err := a.openStore(ctx)
+	st, err := a.openStoreWithSources(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := a.loadSources(ctx, st); err != nil {
-		return err
-	}
 	poller := a.newPoller(st, nil, logger, nil)
 	if err := poller.Warm(ctx); err != nil {
 		logger.Warn("loading recent stories for Similar Posts", "err", err)

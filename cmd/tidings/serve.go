@@ -23,14 +23,11 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return a.usageError("serve takes no arguments, got %q", args)
 	}
 	logger := a.logger()
-	st, err := a.openStore(ctx)
+	st, err := a.openStoreWithSources(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := a.loadSources(ctx, st); err != nil {
-		return err
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -84,6 +81,20 @@ func (a *app) openStore(ctx context.Context) (store.Store, error) {
 	st, err := store.Open(ctx, a.cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", storeKind(a.cfg.Store), err)
+	}
+	return st, nil
+}
+
+// openStoreWithSources opens the store and loads the sources a polling
+// process starts with (see loadSources).
+func (a *app) openStoreWithSources(ctx context.Context) (store.Store, error) {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.loadSources(ctx, st); err != nil {
+		st.Close()
+		return nil, err
 	}
 	return st, nil
 }
