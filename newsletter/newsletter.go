@@ -18,7 +18,20 @@ import (
 var (
 	// ErrNotFound means no subscriber, issue or delivery has the given key.
 	ErrNotFound = errors.New("newsletter: not found")
+	// ErrBadToken means a confirmation or unsubscribe token is forged,
+	// damaged or meant for something else.
+	ErrBadToken = errors.New("newsletter: this link is not valid")
+	// ErrTokenExpired means a confirmation token is older than 48 hours.
+	ErrTokenExpired = errors.New("newsletter: this link has expired")
 )
+
+// AddressError says why an address given to subscribe was refused. Its
+// message is written for the person who typed the address.
+type AddressError struct {
+	Reason string
+}
+
+func (e *AddressError) Error() string { return e.Reason }
 
 // Status is where a subscriber stands.
 type Status string
