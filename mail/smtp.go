@@ -1,0 +1,228 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"math"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+	"golang.org/x/time/rate"
+)
+
+// waiter is the part of *rate.Limiter the transport uses.
+type waiter interface {
+	Wait(ctx context.Context) error
+}
+
+// smtpTransport keeps up to N connections open and sends each message over
+// one of them with MAIL, RCPT and DATA: the bytes are rendered once by the
+// caller and written as they are. go-mail dials, negotiates TLS and logs in.
+type smtpTransport struct {
+	client  *gomail.Client
+	timeout time.Duration
+	limit   waiter            // nil: unlimited
+	slots   chan *smtp.Client // one entry per connection; nil until dialled
+	done    chan struct{}     // closed by Close
+	closing sync.Once
+}
+
+// connKey carries, in a dial's context, where to record the raw connection.
+type connKey struct{}
+
+// trackingDial dials TCP and records the connection, so that it can be closed
+// when go-mail gives up after connecting (a failed EHLO, STARTTLS or AUTH
+// returns an error but leaves the socket open).
+func trackingDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if p, ok := ctx.Value(connKey{}).(*net.Conn); ok && err == nil {
+		*p = conn
+	}
+	return conn, err
+}
+
+func openSMTP(cfg smtpConfig, o Options) (*smtpTransport, error) {
+	if math.IsNaN(o.Rate) {
+		return nil, fmt.Errorf("mail: rate is not a number")
+	}
+	if err := checkControls("HELO", o.HELO); err != nil || strings.ContainsAny(o.HELO, " \t") {
+		return nil, fmt.Errorf("mail: HELO name %q", o.HELO)
+	}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.TLSConfig != nil {
+		tlsCfg = o.TLSConfig.Clone()
+	}
+	if tlsCfg.ServerName == "" {
+		tlsCfg.ServerName = cfg.host
+	}
+	opts := []gomail.Option{
+		gomail.WithPort(cfg.port),
+		gomail.WithTimeout(o.Timeout),
+		gomail.WithHELO(o.HELO),
+		gomail.WithTLSPolicy(cfg.policy),
+		gomail.WithTLSConfig(tlsCfg),
+		gomail.WithoutSMTPUTF8(), // addresses are ASCII (checkAddr)
+	}
+	if cfg.implicitTLS {
+		// go-mail only knows the connection is encrypted (and so allows PLAIN or
+		// LOGIN) when it dials the TLS connection itself.
+		opts = append(opts, gomail.WithSSL())
+	} else {
+		opts = append(opts, gomail.WithDialContextFunc(trackingDial))
+	}
+	if cfg.auth {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(cfg.user), gomail.WithPassword(cfg.pass))
+	}
+	client, err := gomail.NewClient(cfg.host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("mail: smtp client: %w", err)
+	}
+	t := &smtpTransport{
+		client:  client,
+		timeout: o.Timeout,
+		slots:   make(chan *smtp.Client, o.Connections),
+		done:    make(chan struct{}),
+	}
+	for range o.Connections {
+		t.slots <- nil
+	}
+	if o.Rate > 0 && !math.IsInf(o.Rate, 1) {
+		// A burst of one keeps every one-second window within the limit (+1);
+		// fast limits get 10 ms worth so the waits do not get too short to time.
+		burst := max(1, int(math.Ceil(o.Rate/100)))
+		t.limit = rate.NewLimiter(rate.Limit(o.Rate), burst)
+	}
+	return t, nil
+}
+
+// Send implements Transport.
+func (t *smtpTransport) Send(ctx context.Context, from, to string, raw []byte) error {
+	envFrom, err := envelopeAddr(from)
+	if err != nil {
+		return err
+	}
+	if err := checkAddr(to); err != nil {
+		return err
+	}
+	select {
+	case <-t.done:
+		return ErrClosed
+	default:
+	}
+	if t.limit != nil {
+		if err := t.limit.Wait(ctx); err != nil {
+			return fmt.Errorf("mail: rate limit: %w", err)
+		}
+	}
+	var c *smtp.Client
+	select {
+	case c = <-t.slots:
+	case <-ctx.Done():
+		return fmt.Errorf("mail: waiting for a connection: %w", ctx.Err())
+	case <-t.done:
+		return ErrClosed
+	}
+	c, err = t.deliver(ctx, c, envFrom, to, raw)
+	t.slots <- c
+	return err
+}
+
+// deliver sends one message over c (dialling when c is nil) and returns the
+// connection to keep, nil when it is no longer usable.
+func (t *smtpTransport) deliver(ctx context.Context, c *smtp.Client, from, to string, raw []byte) (*smtp.Client, error) {
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return c, fmt.Errorf("mail: %w", err)
+		}
+		reused := c != nil
+		if c == nil {
+			var err error
+			if c, err = t.dial(ctx); err != nil {
+				return nil, err
+			}
+		}
+		step, err := t.transact(c, from, to, raw)
+		if err == nil {
+			return c, nil
+		}
+		se := newSendError(step, err)
+		if se.Code != 0 && se.Code != 421 {
+			// The server answered and the session goes on once the transaction is reset.
+			if rerr := c.Reset(); rerr != nil {
+				_ = c.Close()
+				c = nil
+			}
+			return c, se
+		}
+		_ = c.Close()
+		c = nil
+		// A connection that sat idle may have been dropped by the server. Nothing
+		// was sent yet, so one more try on a fresh connection is safe.
+		if reused && step == StepMail && attempt == 0 {
+			continue
+		}
+		return nil, se
+	}
+}
+
+// dial opens, secures and authenticates one connection.
+func (t *smtpTransport) dial(ctx context.Context) (*smtp.Client, error) {
+	var raw net.Conn
+	c, err := t.client.DialToSMTPClientWithContext(context.WithValue(ctx, connKey{}, &raw))
+	if err != nil {
+		if raw != nil {
+			_ = raw.Close()
+		}
+		return nil, newSendError(StepConnect, err)
+	}
+	return c, nil
+}
+
+// transact runs MAIL, RCPT and DATA; it returns the step that failed.
+func (t *smtpTransport) transact(c *smtp.Client, from, to string, raw []byte) (string, error) {
+	if err := c.UpdateDeadline(t.timeout); err != nil {
+		return StepMail, err
+	}
+	if err := c.Mail("<" + from + ">"); err != nil {
+		return StepMail, err
+	}
+	if err := c.Rcpt("<" + to + ">"); err != nil {
+		return StepRcpt, err
+	}
+	if err := c.UpdateDeadline(t.timeout); err != nil {
+		return StepData, err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return StepData, err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return StepData, err
+	}
+	return StepData, w.Close()
+}
+
+// Close implements Transport: it waits for sends in progress, then says QUIT.
+func (t *smtpTransport) Close() error {
+	t.closing.Do(func() {
+		close(t.done)
+		for range cap(t.slots) {
+			c := <-t.slots
+			if c == nil {
+				continue
+			}
+			_ = c.UpdateDeadline(min(t.timeout, 5*time.Second))
+			if err := c.Quit(); err != nil {
+				_ = c.Close()
+			}
+		}
+	})
+	return nil
+}
