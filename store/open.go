@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/newsletter"
 	"github.com/tidings/tidings/store/redis"
 	"github.com/tidings/tidings/store/sqlite"
 )
@@ -17,6 +18,7 @@ import (
 // Store is everything the site keeps, whichever store keeps it.
 type Store interface {
 	feeds.Store
+	newsletter.Store
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

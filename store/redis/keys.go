@@ -80,6 +80,75 @@ import (
 // index entries in one script in the {stories} slot. A body whose claim lost
 // is deleted at once; a body left by a crash between the two steps is
 // unreachable (no index or key names it) and harmless.
+//
+// Newsletter subscribers, tag {subs} (every change is one script in this slot):
+//
+//	P{subs}:next_id     STRING  counter for subscriber IDs (INCR)
+//	P{subs}:by_index    HASH    blind index → ID; makes indexes unique
+//	P{subs}:ids         ZSET    every subscriber ID, score = ID
+//	P{subs}:status:<s>  ZSET    IDs with status <s> (pending, confirmed,
+//	                            unsubscribed, bounced), score = ID
+//	P{subs}:pending     ZSET    pending subscribers, score 0, member
+//	                            "<CreatedAt>|<ID>" as in the story index, so
+//	                            DeletePending reads "created before t" as an
+//	                            exact lex range
+//	P{subs}:erasing     ZSET    IDs whose subscriber hash is gone but whose
+//	                            delivery records may not be yet, score = ID
+//	P{subs}:<id>        HASH    one subscriber's fields (see subscriberFields);
+//	                            sealed holds the raw ciphertext bytes
+//
+// Subscribers reads IDs with ZRANGEBYSCORE from "(AfterID" to +inf (LIMIT 0
+// Limit) on ids or on a status set, then the hashes in one pipeline of
+// HGETALL; CountSubscribers is four ZCARDs.
+//
+// Erasing a subscriber (DeleteSubscriber, DeletePending) takes three steps,
+// because its delivery records live in other slots: one script removes the
+// hash and every index entry and adds the ID to erasing; then one script per
+// issue removes its delivery record; then the ID leaves erasing. An erasure
+// cut short stays in erasing: a repeated DeleteSubscriber of that ID, and
+// every DeletePending, finishes it. The subscriber is gone from every read at
+// the first step.
+//
+// Issues, tag {issues} (few; each write is one script in this slot):
+//
+//	P{issues}:weeks          ZSET  every issue's week, score 0: ZREVRANGEBYLEX
+//	                               lists them newest first
+//	P{issues}:started        ZSET  weeks whose send has started, score 0
+//	P{issues}:issue:<week>   HASH  one issue's fields (see issueFields);
+//	                               story_ids is a comma list of decimal IDs,
+//	                               save_token the random token of the
+//	                               SaveIssue that stored it (so a resent call
+//	                               knows it won)
+//
+// Deliveries of one issue, tag {nl:<week>} (each issue's send has a slot of
+// its own, so sends of different weeks spread over the cluster):
+//
+//	P{nl:<week>}:deliveries  HASH  subscriber ID → packed record (see
+//	                               packDelivery)
+//	P{nl:<week>}:ready       ZSET  pending deliveries claimable now, score =
+//	                               subscriber ID
+//	P{nl:<week>}:waiting     ZSET  pending deliveries with a NotBefore (a
+//	                               claim's lease or a retry's back-off), score
+//	                               = NotBefore in Unix milliseconds, rounded
+//	                               down
+//	P{nl:<week>}:counts      HASH  state → number of deliveries in it
+//
+// A pending delivery is in exactly one of ready and waiting. The claim script
+// first moves every waiting delivery whose NotBefore has passed to ready
+// (the score is a pre-filter; the exact test compares the record's time
+// text byte by byte), then takes the lowest IDs of ready, rewrites their owner and
+// NotBefore, and moves them to waiting at the lease's end: several processes
+// never claim one delivery while its lease runs. Finishing a delivery
+// rewrites its record and counts, and takes it out of both sets, or puts a
+// retry back in waiting (or ready when its NotBefore is zero).
+//
+// Leases, one key each:
+//
+//	Please:<name>       STRING  the owner's name, expiring with the lease (PX)
+//
+// One script per call reads the owner first: it sets the key when free,
+// extends it (PEXPIRE) only for its owner, and deletes it only for its owner.
+// The server's clock ends a lease.
 type keys struct{ p string }
 
 func (k keys) srcNextID() string { return k.p + "{src}:next_id" }
@@ -123,6 +192,31 @@ func (k keys) postings(term string) string { return k.p + "search:{" + term + "}
 func (k keys) story(id int64) string { return k.p + "story:{" + strconv.FormatInt(id, 10) + "}" }
 
 func (k keys) once() string { return k.p + "{meta}:once" }
+
+func (k keys) subNextID() string  { return k.p + "{subs}:next_id" }
+func (k keys) subByIndex() string { return k.p + "{subs}:by_index" }
+func (k keys) subIDs() string     { return k.p + "{subs}:ids" }
+func (k keys) subPending() string { return k.p + "{subs}:pending" }
+func (k keys) subErasing() string { return k.p + "{subs}:erasing" }
+
+// subStatus is the ID set of one status; the caller checks it is valid.
+func (k keys) subStatus(status string) string { return k.p + "{subs}:status:" + status }
+func (k keys) subscriber(id int64) string {
+	return k.p + "{subs}:" + strconv.FormatInt(id, 10)
+}
+
+func (k keys) issueWeeks() string       { return k.p + "{issues}:weeks" }
+func (k keys) issueStarted() string     { return k.p + "{issues}:started" }
+func (k keys) issue(week string) string { return k.p + "{issues}:issue:" + week }
+
+// The keys of one week's deliveries. A week holding a brace still gives the
+// same hash tag to all four, which is all the scripts need.
+func (k keys) deliveries(week string) string { return k.p + "{nl:" + week + "}:deliveries" }
+func (k keys) ready(week string) string      { return k.p + "{nl:" + week + "}:ready" }
+func (k keys) waiting(week string) string    { return k.p + "{nl:" + week + "}:waiting" }
+func (k keys) counts(week string) string     { return k.p + "{nl:" + week + "}:counts" }
+
+func (k keys) lease(name string) string { return k.p + "lease:" + name }
 
 // timeLayout is fixed-width, so byte order equals time order for years 1–9999.
 const timeLayout = "2006-01-02T15:04:05.000000000Z"

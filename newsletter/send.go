@@ -1,0 +1,411 @@
+package newsletter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tidings/tidings/mail"
+)
+
+// SendOptions tune one run of Send.
+type SendOptions struct {
+	// Owner names this process in delivery claims; default a random name.
+	Owner string
+	// Workers is how many messages are in flight at once; default 4 (match
+	// the mail transport's connections).
+	Workers int
+	// Batch is how many deliveries a worker claims at a time; default 10.
+	Batch int
+	// Lease is how long a claim hides deliveries from other processes; a
+	// crashed sender's claims become claimable again after it. Default 2m.
+	Lease time.Duration
+	// MaxAttempts bounds the tries of a delivery that fails temporarily
+	// (4xx); default 5.
+	MaxAttempts int
+	// RetryBase is the back-off after the first temporary failure, doubled
+	// for each further one; default 1m.
+	RetryBase time.Duration
+	// Progress, when set, is called now and then (at most five times a
+	// second) with the counts so far.
+	Progress func(SendReport)
+}
+
+// SendReport counts the outcome of a send.
+type SendReport struct {
+	Week string
+	// Planned is the number of subscribers owed the issue (known once
+	// planning has finished; until then, planned so far).
+	Planned int
+	// Sent, Failed and Skipped count the deliveries done, by anyone, so far;
+	// Bounced counts the subscribers this run marked bounced.
+	Sent, Failed, Skipped, Bounced int
+	// Pending is what is still owed.
+	Pending int
+}
+
+// Done is the number of deliveries finished.
+func (r SendReport) Done() int { return r.Sent + r.Failed + r.Skipped }
+
+// HardFailuresToBounce is how many permanent failures in a row make a
+// subscriber Bounced.
+const HardFailuresToBounce = 3
+
+// Send delivers the week's issue (composed now if it is the current week
+// and not composed yet) to every subscriber confirmed when its first send
+// started. It resumes a send that was interrupted, shares the work with other
+// processes sending the same issue, and returns when nothing is owed any more.
+// A second Send of a finished issue sends nothing.
+func (s *Service) Send(ctx context.Context, week string, o SendOptions) (SendReport, error) {
+	o = o.withDefaults()
+	is, err := s.issueToSend(ctx, week)
+	if err != nil {
+		return SendReport{Week: week}, err
+	}
+	prepared, err := s.prepare(is)
+	if err != nil {
+		return SendReport{Week: is.Week}, err
+	}
+	r := &run{s: s, o: o, is: is, prepared: prepared}
+	return r.send(ctx)
+}
+
+func (o SendOptions) withDefaults() SendOptions {
+	if o.Owner == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		o.Owner = "sender-" + hex.EncodeToString(b[:])
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Batch <= 0 {
+		o.Batch = 10
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = time.Minute
+	}
+	return o
+}
+
+// issueToSend finds the week's issue, composing the current week's if need
+// be, and marks its send as started.
+func (s *Service) issueToSend(ctx context.Context, week string) (Issue, error) {
+	is, err := s.IssueFor(ctx, week)
+	if err != nil {
+		return Issue{}, err
+	}
+	if is.SendStartedAt.IsZero() {
+		is.SendStartedAt = s.now()
+		if err := s.o.Store.UpdateIssueSend(ctx, is); err != nil {
+			return Issue{}, fmt.Errorf("newsletter: send %s: %w", is.Week, err)
+		}
+		// Another process may have started the same send a moment earlier:
+		// every process must plan with the same moment.
+		if is, err = s.o.Store.Issue(ctx, is.Week); err != nil {
+			return Issue{}, fmt.Errorf("newsletter: send: %w", err)
+		}
+	}
+	return is, nil
+}
+
+// prepare renders the issue's message once; each delivery fills in only its
+// recipient's parts.
+func (s *Service) prepare(is Issue) (*mail.Prepared, error) {
+	p, err := mail.Prepare(mail.Message{
+		From:     s.o.From,
+		Subject:  is.Subject,
+		Text:     is.Text,
+		HTML:     is.HTML,
+		Date:     is.SendStartedAt,
+		OneClick: true,
+	}, UnsubscribePlaceholder)
+	if err != nil {
+		return nil, fmt.Errorf("newsletter: preparing issue %s: %w", is.Week, err)
+	}
+	return p, nil
+}
+
+// run is one Send in progress.
+type run struct {
+	s        *Service
+	o        SendOptions
+	is       Issue
+	prepared *mail.Prepared
+
+	mu           sync.Mutex
+	bounced      int
+	lastProgress time.Time
+}
+
+func (r *run) send(ctx context.Context) (SendReport, error) {
+	st := r.s.o.Store
+	if !r.is.Planned {
+		if err := r.plan(ctx); err != nil {
+			return r.report(ctx), err
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, r.o.Workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range r.o.Workers {
+		wg.Go(func() {
+			if err := r.work(ctx); err != nil {
+				errs <- err
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := errors.Join(collect(errs)...); err != nil {
+		return r.report(context.WithoutCancel(ctx)), err
+	}
+	if err := ctx.Err(); err != nil {
+		return r.report(context.WithoutCancel(ctx)), err
+	}
+	rep := r.report(ctx)
+	if rep.Pending == 0 {
+		is, err := st.Issue(ctx, r.is.Week)
+		if err == nil && is.SentAt.IsZero() {
+			is.SentAt = r.s.now()
+			err = st.UpdateIssueSend(ctx, is)
+		}
+		if err != nil {
+			return rep, fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+		}
+	}
+	return rep, nil
+}
+
+func collect(errs <-chan error) []error {
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return all
+}
+
+// planPage is how many subscribers planning reads at a time.
+const planPage = 1000
+
+// plan adds a delivery for every subscriber confirmed when the send started,
+// a page at a time, recording how far it got so that a resumed send goes on
+// from there. Several processes may plan at once: planning is idempotent.
+func (r *run) plan(ctx context.Context) error {
+	st := r.s.o.Store
+	is := r.is
+	cutoff := is.SendStartedAt
+	ids := make([]int64, 0, planPage)
+	for {
+		subs, err := st.Subscribers(ctx, SubscriberFilter{Status: Confirmed, AfterID: is.PlannedThrough, Limit: planPage})
+		if err != nil {
+			return fmt.Errorf("newsletter: planning %s: %w", is.Week, err)
+		}
+		ids = ids[:0]
+		for _, sub := range subs {
+			if !sub.ConfirmedAt.After(cutoff) {
+				ids = append(ids, sub.ID)
+			}
+		}
+		if _, err := st.PlanDeliveries(ctx, is.Week, ids); err != nil {
+			return fmt.Errorf("newsletter: planning %s: %w", is.Week, err)
+		}
+		if len(subs) < planPage {
+			is.Planned = true
+		} else {
+			is.PlannedThrough = subs[len(subs)-1].ID
+		}
+		if err := st.UpdateIssueSend(ctx, is); err != nil {
+			return fmt.Errorf("newsletter: planning %s: %w", is.Week, err)
+		}
+		r.progress(ctx)
+		if is.Planned {
+			r.is = is
+			return nil
+		}
+	}
+}
+
+// work claims and delivers batches until nothing is owed. Deliveries claimed
+// by others (or waiting for a retry) are waited for, so that the send ends
+// only when everything is done: the claims of a crashed process come back
+// when their lease ends.
+func (r *run) work(ctx context.Context) error {
+	st := r.s.o.Store
+	for {
+		batch, err := st.ClaimDeliveries(ctx, r.is.Week, r.o.Owner, r.o.Batch, r.s.now(), r.o.Lease)
+		if err != nil {
+			return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+		}
+		if len(batch) == 0 {
+			c, err := st.CountDeliveries(ctx, r.is.Week)
+			if err != nil {
+				return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+			}
+			if c.Pending == 0 {
+				return nil
+			}
+			select { // someone else's claim, or a back-off: look again soon
+			case <-ctx.Done():
+				return nil
+			case <-time.After(pollWait(r.o.Lease)):
+			}
+			continue
+		}
+		for _, d := range batch {
+			if ctx.Err() != nil {
+				return nil // the claims come back when their lease ends
+			}
+			if err := r.deliver(ctx, d); err != nil {
+				return err
+			}
+			r.progress(ctx)
+		}
+	}
+}
+
+// pollWait is how long a worker with nothing to claim waits before looking
+// again.
+func pollWait(lease time.Duration) time.Duration {
+	return min(time.Second, max(lease/20, 10*time.Millisecond))
+}
+
+// deliver sends one message and records the outcome. Only store errors stop
+// the send; mail errors are the delivery's outcome.
+func (r *run) deliver(ctx context.Context, d Delivery) error {
+	st := r.s.o.Store
+	sub, err := st.Subscriber(ctx, d.SubscriberID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		d.State = DeliverySkipped
+		return r.finish(ctx, d)
+	case err != nil:
+		return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+	case sub.Status != Confirmed:
+		d.State = DeliverySkipped
+		return r.finish(ctx, d)
+	}
+	addr, err := r.s.o.Keys.Open(sub.Sealed)
+	if err != nil {
+		d.State, d.LastError = DeliveryFailed, "address cannot be decrypted (wrong secret key?)"
+		return r.finish(ctx, d)
+	}
+	raw, err := r.prepared.Render(nil, mail.Recipient{
+		To:        addr,
+		MessageID: r.s.messageID("digest", fmt.Sprintf("%s.%d", r.is.Week, sub.ID)),
+		URL:       r.s.UnsubscribeURL(sub.ID),
+	})
+	if err == nil {
+		err = r.s.o.Mail.Send(ctx, mailAddress(r.s.o.From), addr, raw)
+	}
+	if setupError(err) {
+		// About the mail server or our settings, not this subscriber: stop,
+		// and let this delivery be claimed again at once by the next run.
+		d.NotBefore = time.Time{}
+		if ferr := r.finish(ctx, d); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("newsletter: send %s stopped: %w", r.is.Week, err)
+	}
+	d.Attempts++
+	now := r.s.now()
+	switch {
+	case err == nil:
+		d.State, d.SentAt, d.LastError = DeliverySent, now, ""
+		if sub.HardFailures > 0 {
+			sub.HardFailures = 0
+			if err := st.UpdateSubscriber(ctx, sub); err != nil {
+				return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+			}
+		}
+	case ctx.Err() != nil:
+		return nil // interrupted mid-message: the claim comes back later
+	case mail.IsPermanent(err):
+		d.State, d.LastError = DeliveryFailed, err.Error()
+		if err := r.hardFailure(ctx, sub); err != nil {
+			return err
+		}
+	case d.Attempts >= r.o.MaxAttempts:
+		d.State, d.LastError = DeliveryFailed, err.Error()
+	default: // temporary: back off and let anyone claim it again later
+		d.State, d.LastError = DeliveryPending, err.Error()
+		d.NotBefore = now.Add(r.o.RetryBase << (d.Attempts - 1))
+	}
+	return r.finish(ctx, d)
+}
+
+// setupError reports whether a mail error concerns the connection to the
+// mail server or the sender, rather than the recipient: a wrong password, a
+// refused sender address, a server that cannot be reached.
+func setupError(err error) bool {
+	var se *mail.SendError
+	return errors.As(err, &se) && (se.Step == mail.StepConnect || se.Step == mail.StepMail && mail.IsPermanent(err))
+}
+
+func (r *run) finish(ctx context.Context, d Delivery) error {
+	if err := r.s.o.Store.FinishDelivery(context.WithoutCancel(ctx), d); err != nil {
+		return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+	}
+	return nil
+}
+
+// hardFailure counts a permanent failure against the subscriber and marks it
+// bounced at HardFailuresToBounce.
+func (r *run) hardFailure(ctx context.Context, sub Subscriber) error {
+	sub.HardFailures++
+	if sub.HardFailures >= HardFailuresToBounce {
+		sub.Status = Bounced
+		r.mu.Lock()
+		r.bounced++
+		r.mu.Unlock()
+	}
+	if err := r.s.o.Store.UpdateSubscriber(ctx, sub); err != nil {
+		return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+	}
+	return nil
+}
+
+// progressEvery bounds how often Progress is called (each call counts the
+// deliveries in the store).
+const progressEvery = 200 * time.Millisecond
+
+func (r *run) progress(ctx context.Context) {
+	if r.o.Progress == nil {
+		return
+	}
+	r.mu.Lock()
+	now := time.Now()
+	due := now.Sub(r.lastProgress) >= progressEvery
+	if due {
+		r.lastProgress = now
+	}
+	r.mu.Unlock()
+	if due {
+		r.o.Progress(r.report(ctx))
+	}
+}
+
+// report reads the counts from the store, so they include other processes'
+// work.
+func (r *run) report(ctx context.Context) SendReport {
+	rep := SendReport{Week: r.is.Week}
+	if c, err := r.s.o.Store.CountDeliveries(ctx, r.is.Week); err == nil {
+		rep.Planned, rep.Sent, rep.Failed, rep.Skipped, rep.Pending = c.Total(), c.Sent, c.Failed, c.Skipped, c.Pending
+	}
+	r.mu.Lock()
+	rep.Bounced = r.bounced
+	r.mu.Unlock()
+	return rep
+}
