@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/newsletter"
 )
 
 // statusOf maps an error to the HTTP status shown to the reader: the one table
@@ -16,8 +17,14 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &he):
 		return he.Code
-	case errors.Is(err, feeds.ErrNotFound):
+	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, newsletter.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, newsletter.ErrBadToken), errors.Is(err, newsletter.ErrTokenExpired):
+		return http.StatusBadRequest
+	case errors.As(err, new(*newsletter.AddressError)):
+		return http.StatusBadRequest
+	case errors.Is(err, newsletter.ErrMailFailed):
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -39,13 +46,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 		msg = "Something went wrong on our side. Please try again in a moment."
 	case http.StatusServiceUnavailable:
 		msg = "The site cannot reach its store right now. Please try again in a moment."
-	default:
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			if m, ok := he.Message.(string); ok {
-				msg = m
-			}
+		if errors.Is(err, newsletter.ErrMailFailed) {
+			msg = "The confirmation mail could not be sent just now. Please try again in a few minutes."
 		}
+		msg = messageOf(err, msg)
+	case http.StatusBadRequest:
+		// Only our own words: a domain error's text may quote the input.
+		msg = messageOf(err, "The request could not be understood. Check the link or the form and try again.")
+	default:
+		msg = messageOf(err, msg)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
@@ -57,6 +66,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}); err != nil {
 		s.opts.Logger.Error("rendering error page", "err", err)
 	}
+}
+
+// messageOf is the message an *echo.HTTPError carries for the reader, or
+// fallback.
+func messageOf(err error, fallback string) string {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if m, ok := he.Message.(string); ok && m != http.StatusText(he.Code) {
+			return m
+		}
+	}
+	return fallback
 }
 
 type errorPage struct {

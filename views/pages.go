@@ -45,6 +45,9 @@ func parsePages() (*pages, error) {
 		"isoDate":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"stylePath": func() string { return stylePath },
 		"topics":    func() []string { return feeds.TopicTags() },
+		// csrfToken is bound to the server by pages.bind.
+		"csrfToken": func() string { return "" },
+		"box":       func(page string) newsletterBox { return newsletterBox{Page: page} },
 		"plural": func(n int, one, many string) string {
 			if n == 1 {
 				return strconv.Itoa(n) + " " + one
@@ -83,8 +86,16 @@ func parsePages() (*pages, error) {
 	return p, nil
 }
 
+// bind sets template functions that need the server, such as csrfToken.
+// It runs before the server serves anything.
+func (p *pages) bind(funcs template.FuncMap) {
+	for _, t := range p.byName {
+		t.Funcs(funcs)
+	}
+}
+
 // pageNames are the templates the handlers use; each must exist at start.
-var pageNames = []string{"home", "story", "list", "search", "error"}
+var pageNames = []string{"home", "story", "list", "search", "error", "notice", "archive"}
 
 // render executes a page into a buffer first, so a template error becomes a
 // clean error page instead of half a page. It is for pages outside the cache
@@ -123,11 +134,18 @@ func (s *Server) html(name string, data any) (rendered, error) {
 	return rendered{body: buf.Bytes(), contentType: echo.MIMETextHTMLCharsetUTF8}, nil
 }
 
+// siteCSP keeps pages to their own origin: no script at all, no inline style.
+const siteCSP = "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// issueCSP is siteCSP for an archived digest, an email document styled
+// inline: it adds only 'unsafe-inline' styles. Scripts stay impossible.
+const issueCSP = "default-src 'self'; img-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 // securityHeaders keeps pages to their own origin and tells browsers so.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", siteCSP)
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")

@@ -14,6 +14,9 @@ func (s *Server) routes() {
 	// other page (error pages too) is compressed by render, and /metrics
 	// compresses itself.
 	e.Pre(securityHeaders)
+	// Every POST route below gets the form guard: size cap, cross-origin
+	// check, CSRF token (see csrf.go for the one exemption).
+	e.Use(s.formGuard)
 
 	// Operations.
 	e.GET("/healthz", s.healthz)
@@ -34,9 +37,24 @@ func (s *Server) routes() {
 	s.page("/topics/:tag/feed.json", s.syndicate(formatJSON))
 	s.page("/sitemap.xml", s.sitemap)
 	s.page("/robots.txt", s.robots)
+	s.page("/subscribe", s.subscribeForm)
+	s.page("/newsletter", s.archive)
+	s.page("/newsletter/:week", s.issue)
 	// Search is not cached: queries are as many as readers make up.
 	e.GET("/search", s.search)
 	e.GET(stylePath, s.style)
+	// Newsletter sign-up, by anyone; the answers are never cached.
+	e.POST("/subscribe", s.subscribe)
+
+	// Token holders: the links in confirmation mails and digests. A GET
+	// only shows a button (mail scanners follow links); the POST acts.
+	get := []string{http.MethodGet, http.MethodHead}
+	e.Match(get, "/subscribe/confirm", s.confirmPage)
+	e.POST("/subscribe/confirm", s.confirm)
+	e.Match(get, "/unsubscribe", s.unsubscribePage)
+	e.POST("/unsubscribe", s.unsubscribe) // also RFC 8058 one-click
+
+	s.guardRoutes()
 }
 
 // page registers a cached page for GET and HEAD.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +32,14 @@ type Options struct {
 	BaseURL string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+	// Newsletter serves sign-ups, confirmations, unsubscribes and the
+	// archive. When nil the sign-up box still shows, and every newsletter
+	// route answers 503 with a page saying the newsletter is not available.
+	Newsletter Newsletter
+	// Forms makes and checks the CSRF token of every form (*secrets.Keys).
+	// Required with Newsletter; when nil, forms carry no token and every
+	// form POST answers 503.
+	Forms FormTokens
 }
 
 // Server serves the site.
@@ -40,6 +49,10 @@ type Server struct {
 	echo    *echo.Echo
 	pages   *pages
 	cache   *pageCache
+	// origins refuses cross-origin browser POSTs (see formGuard).
+	origins *http.CrossOriginProtection
+	// guarded holds the routes formGuard checks, "METHOD /path".
+	guarded map[string]bool
 }
 
 // New builds the server; templates are parsed here, so a broken template is a
@@ -51,6 +64,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = prometheus.NewRegistry()
 	}
+	if opts.Newsletter != nil && opts.Forms == nil {
+		return nil, errors.New("views: Options.Forms is required with Options.Newsletter")
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -61,8 +77,10 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, baseURL: base, echo: echo.New(), pages: p,
-		cache: newPageCache(cacheBytes, cacheMaxAge, time.Now),
+		cache:   newPageCache(cacheBytes, cacheMaxAge, time.Now),
+		origins: newOriginCheck(base),
 	}
+	p.bind(template.FuncMap{"csrfToken": s.csrfToken})
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
