@@ -24,6 +24,18 @@ type Config struct {
 	PollOnce          bool
 	PollAll           bool
 	OnTopic           bool
+
+	// Newsletter.
+	SMTP            string
+	From            string
+	SMTPConnections int
+	SMTPRate        float64
+	DigestSchedule  string
+	DigestLease     time.Duration
+	NoDigest        bool
+	Week            string
+	DryRun          bool
+	Out             string
 }
 
 // commonFlags registers the settings every command shares.
@@ -35,6 +47,11 @@ func commonFlags(fs *flag.FlagSet, c *Config) {
 	fs.BoolVar(&c.AllowPrivateFeeds, "allow-private-feeds", false, "allow feed URLs on loopback and private addresses")
 	fs.DurationVar(&c.PollInterval, "poll-interval", 30*time.Minute, "how often each feed is polled")
 	fs.IntVar(&c.PollWorkers, "poll-workers", 8, "feeds fetched at once")
+	fs.StringVar(&c.SMTP, "smtp", "", "mail server, smtp://[user:pass@]host:587 (STARTTLS when offered; ?tls=required or ?tls=none) or smtps://host:465; empty: write every message as an .eml file to DATA/outbox/")
+	fs.StringVar(&c.From, "from", "", "sender of every mail, e.g. \"Tidings <news@example.org>\"; default: newsletter@ the --base-url host")
+	fs.IntVar(&c.SMTPConnections, "smtp-connections", 4, "SMTP connections used at once by a send")
+	fs.Float64Var(&c.SMTPRate, "smtp-rate", 20, "messages per second at most (0: no limit)")
+	fs.DurationVar(&c.DigestLease, "digest-lease", 2*time.Minute, "how long a sender's claim on a batch of deliveries lasts; after a crash, its batch is sent by the next run once this has passed")
 }
 
 // serveFlags registers the settings of the web server.
@@ -42,6 +59,8 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Addr, "addr", ":8080", "address the web server listens on")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a reverse proxy you run)")
 	fs.BoolVar(&c.NoPoll, "no-poll", false, "do not poll feeds in this process")
+	fs.StringVar(&c.DigestSchedule, "digest-schedule", "Mon 08:00 UTC", "when the weekly digest is composed and sent: DAY HH:MM [ZONE]")
+	fs.BoolVar(&c.NoDigest, "no-digest", false, "do not send the weekly digest from this process")
 }
 
 // parseFlags parses args, flags and positional arguments in any order (as in

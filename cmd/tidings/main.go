@@ -159,6 +159,8 @@ func commands() []*command {
 		{name: "serve", summary: "run the web site, the feed poller and the schedulers (the default)", flags: serveFlags, run: cmdServe},
 		{name: "poll", usage: "[--once] [--all]", summary: "poll feeds: with --once, every due feed once, then exit", flags: pollFlags, run: cmdPoll},
 		{name: "feeds", summary: "manage sources", sub: feedsCommands()},
+		{name: "digest", summary: "preview or send the weekly digest", sub: digestCommands()},
+		{name: "subscribers", summary: "manage newsletter subscribers", sub: subscribersCommands()},
 		{name: "version", summary: "print the version", run: func(_ context.Context, a *app, _ []string) error {
 			fmt.Fprintln(a.stdout, "tidings", versionString())
 			return nil

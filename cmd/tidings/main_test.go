@@ -8,16 +8,27 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tidings/tidings/store/redistest"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		// Run as the tidings binary, for tests that kill a real process.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	redistest.Main(m)
+}
 
 // tidings runs one command line in-process and returns its exit code and output.
 func tidings(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
@@ -237,7 +248,7 @@ func serveAndGet(t *testing.T, flags []string, paths ...string) map[string]strin
 	done := make(chan int, 1)
 	var errOut bytes.Buffer
 	go func() {
-		done <- run(ctx, append([]string{"--addr", addr}, flags...), strings.NewReader(""), io.Discard, &errOut)
+		done <- run(ctx, append([]string{"--addr", addr, "--no-digest"}, flags...), strings.NewReader(""), io.Discard, &errOut)
 	}()
 	defer func() {
 		cancel()

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/newsletter"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/views"
 )
@@ -29,6 +30,16 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	}
 	defer st.Close()
 
+	svc, keys, tr, err := a.newsletterService(st)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	schedule, err := newsletter.ParseSchedule(a.cfg.DigestSchedule)
+	if err != nil {
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := views.New(views.Options{
@@ -38,6 +49,8 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		Logger:     logger,
 		BaseURL:    a.cfg.BaseURL,
 		TrustProxy: a.cfg.TrustProxy,
+		Newsletter: svc,
+		Forms:      keys,
 	})
 	if err != nil {
 		return err
@@ -46,7 +59,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	if !a.cfg.NoPoll {
 		poller := a.newPoller(st, feeds.NewMetrics(reg), logger, srv.Invalidate)
 		wg.Add(1)
@@ -61,7 +74,19 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 			}
 		}()
 	}
-	logger.Info("tidings is running", "version", versionString(), "addr", a.cfg.Addr, "base_url", a.cfg.BaseURL, "store", storeKind(a.cfg.Store), "poll", !a.cfg.NoPoll)
+	if !a.cfg.NoDigest {
+		wg.Go(func() {
+			err := svc.RunSchedule(ctx, newsletter.ScheduleOptions{
+				Schedule: schedule,
+				Send:     newsletter.SendOptions{Workers: a.cfg.SMTPConnections, Lease: a.cfg.DigestLease},
+			})
+			if err != nil {
+				errs <- fmt.Errorf("digest schedule: %w", err)
+				cancel()
+			}
+		})
+	}
+	logger.Info("tidings is running", "version", versionString(), "addr", a.cfg.Addr, "base_url", a.cfg.BaseURL, "store", storeKind(a.cfg.Store), "poll", !a.cfg.NoPoll, "digest", !a.cfg.NoDigest, "mail", mailKind(a.cfg.SMTP))
 	if err := srv.Run(ctx, a.cfg.Addr); err != nil {
 		errs <- err
 		cancel()
@@ -127,4 +152,12 @@ func storeKind(raw string) string {
 		return raw
 	}
 	return scheme
+}
+
+// mailKind says where mail goes, without credentials, for the start-up log.
+func mailKind(smtpURL string) string {
+	if smtpURL == "" {
+		return "outbox"
+	}
+	return storeKind(smtpURL)
 }
