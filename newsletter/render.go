@@ -13,7 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/tidings/tidings/feeds"
 )
@@ -293,52 +292,12 @@ func weekLabel(t time.Time) string {
 	return fmt.Sprintf("Week %d, %d", w, y)
 }
 
-// storyPath is the canonical path of a story page on the site,
-// "/stories/ID/slug"; it matches the one the web views use, and a page asked
-// for by another slug redirects there.
+// storyPath is the canonical path of a story page on the site, so a link in
+// a mail needs no redirect; a title that would smuggle the unsubscribe
+// placeholder into the path gets the bare "/stories/ID".
 func storyPath(id int64, title string) string {
-	p := "/stories/" + strconv.FormatInt(id, 10)
-	if slug := slugify(title); slug != "" && !hasPlaceholder(slug) {
-		p += "/" + slug
+	if p := feeds.StoryPath(id, title); !hasPlaceholder(p) {
+		return p
 	}
-	return p
-}
-
-// maxSlugLen bounds a slug, in bytes (all ASCII).
-const maxSlugLen = 80
-
-// slugify turns a title into the readable part of a story URL the way the
-// web views do: lower-case ASCII letters and digits, words joined by "-",
-// accents and apostrophes dropped, at most maxSlugLen bytes, cut at a word
-// when one ends in the second half.
-func slugify(title string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range norm.NFKD.String(title) {
-		if b.Len() > maxSlugLen {
-			break
-		}
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-			dash = false
-		case r >= 'A' && r <= 'Z':
-			b.WriteRune(r + ('a' - 'A'))
-			dash = false
-		case unicode.Is(unicode.Mn, r), r == '\'', r == '’':
-		default:
-			if b.Len() > 0 && !dash {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	s := b.String()
-	if len(s) > maxSlugLen {
-		s = s[:maxSlugLen]
-		if i := strings.LastIndexByte(s, '-'); i >= maxSlugLen/2 {
-			s = s[:i]
-		}
-	}
-	return strings.Trim(s, "-")
+	return feeds.StoryPath(id, "")
 }

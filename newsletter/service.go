@@ -152,5 +152,5 @@ func (s *Service) Issue(ctx context.Context, week string) (Issue, error) {
 
 // WebHTML is an issue as shown in the browser archive.
 func (s *Service) WebHTML(is Issue) string {
-	return WebHTML(is, s.base+"/#newsletter-title")
+	return WebHTML(is, s.base+"/subscribe")
 }

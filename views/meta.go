@@ -5,10 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/tidings/tidings/feeds"
 )
@@ -59,53 +57,8 @@ func siteFeeds(prefix, what string) []feedLink {
 // abs makes a site path absolute on the base URL.
 func (s *Server) abs(path string) string { return s.baseURL + path }
 
-// maxSlugLen bounds a slug, in bytes (all ASCII).
-const maxSlugLen = 80
-
-// slugify turns a title into the readable part of a story URL: ASCII letters
-// and digits in lower case, words joined by "-", accents dropped ("Café" →
-// "cafe"), at most maxSlugLen bytes, cut at a word boundary when one is near.
-func slugify(title string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range norm.NFKD.String(title) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-			dash = false
-		case r >= 'A' && r <= 'Z':
-			b.WriteRune(unicode.ToLower(r))
-			dash = false
-		case unicode.Is(unicode.Mn, r), r == '\'', r == '’':
-			// Accents and apostrophes vanish: "don't" → "dont".
-		default:
-			if b.Len() > 0 && !dash {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-		if b.Len() > maxSlugLen {
-			break
-		}
-	}
-	s := b.String()
-	if len(s) > maxSlugLen {
-		s = s[:maxSlugLen]
-		if i := strings.LastIndexByte(s, '-'); i >= maxSlugLen/2 {
-			s = s[:i]
-		}
-	}
-	return strings.Trim(s, "-")
-}
-
 // storyPath is the canonical path of a story page.
-func storyPath(id int64, title string) string {
-	p := "/stories/" + strconv.FormatInt(id, 10)
-	if slug := slugify(title); slug != "" {
-		p += "/" + slug
-	}
-	return p
-}
+func storyPath(id int64, title string) string { return feeds.StoryPath(id, title) }
 
 // sourcePath is the path of a source's page.
 func sourcePath(id int64) string { return "/sources/" + strconv.FormatInt(id, 10) }

@@ -6,43 +6,6 @@ import (
 	"testing"
 )
 
-func TestSlugify(t *testing.T) {
-	for title, want := range map[string]string{
-		"WhatsApp Boss Clashes with Elon Musk Over Data Privacy Claims": "whatsapp-boss-clashes-with-elon-musk-over-data-privacy-claims",
-		"Café Crème: l’été, don't panic!":                               "cafe-creme-lete-dont-panic",
-		"  --EU's  AI Act -- passes (finally)  ":                        "eus-ai-act-passes-finally",
-		"日本語のタイトル":                                                      "",
-		"":                                                              "",
-		"Ｆｕｌｌｗｉｄｔｈ ５Ｇ":                                                  "fullwidth-5g",
-		`</script><script>alert(1)</script>`:                            "script-script-alert-1-script",
-	} {
-		if got := slugify(title); got != want {
-			t.Errorf("slugify(%q) = %q, want %q", title, got, want)
-		}
-	}
-	long := slugify(strings.Repeat("Encryption backdoor debate ", 10))
-	if len(long) > maxSlugLen || strings.HasSuffix(long, "-") || !strings.HasSuffix(long, "debate") && !strings.HasSuffix(long, "backdoor") && !strings.HasSuffix(long, "encryption") {
-		t.Errorf("long slug %q (%d bytes) is not cut at a word", long, len(long))
-	}
-	if got := slugify(strings.Repeat("x", 200)); len(got) != maxSlugLen {
-		t.Errorf("one long word: %d bytes", len(got))
-	}
-}
-
-func FuzzSlugify(f *testing.F) {
-	f.Add("WhatsApp Boss Clashes with Elon Musk")
-	f.Add("Ｆｕｌｌｗｉｄｔｈ ﬁ ½ \u0301é")
-	f.Fuzz(func(t *testing.T, title string) {
-		s := slugify(title)
-		if len(s) > maxSlugLen || strings.HasPrefix(s, "-") || strings.HasSuffix(s, "-") || strings.Contains(s, "--") {
-			t.Fatalf("slugify(%q) = %q", title, s)
-		}
-		if strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
-			t.Fatalf("slugify(%q) = %q has other characters", title, s)
-		}
-	})
-}
-
 func TestShorten(t *testing.T) {
 	if got := shorten("short", 10); got != "short" {
 		t.Error(got)
