@@ -14,8 +14,8 @@ redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$d
 trap 'kill $(cat "$dir/redis.pid") 2>/dev/null; rm -rf "$dir"' EXIT
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
 
-echo "| store | feeds×items | cold | gofeed-only ceiling | cold/ceiling | warm (all 304) | notes |"
-echo "|---|---|---|---|---|---|---|"
+echo "| store | feeds×items | cold | gofeed-only ceiling | cold/ceiling | cold CPU/item | ceiling CPU/item | CPU ratio | warm (all 304) | notes |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
   /tmp/tidings-ingest -feeds "$n"
   redis-cli -p "$port" flushall >/dev/null

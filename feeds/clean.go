@@ -54,7 +54,17 @@ func StoryFromItem(src Source, feed *gofeed.Feed, item *gofeed.Item, now time.Ti
 	if strings.TrimSpace(summarySource) == "" {
 		summarySource = item.Content
 	}
-	summary := Summarize(summarySource, SummaryMax)
+	linkURL, _ := url.Parse(link) // canonical, so it parses
+	content := CleanHTML(body, linkURL)
+	var summary string
+	if summarySource == body && !hasImage(body) {
+		// The sanitised content has the same text, less what was hidden, and
+		// is cheaper to read. (A dropped image leaves no space between the
+		// words around it in the content, but does in a summary.)
+		summary = cutText(sanitisedText(content, SummaryMax+1), SummaryMax)
+	} else {
+		summary = Summarize(summarySource, SummaryMax)
+	}
 
 	title := Summarize(item.Title, titleMax)
 	if title == "" {
@@ -64,14 +74,13 @@ func StoryFromItem(src Source, feed *gofeed.Feed, item *gofeed.Item, now time.Ti
 		return Story{}, false
 	}
 
-	linkURL, _ := url.Parse(link) // canonical, so it parses
 	return Story{
 		SourceID:    src.ID,
 		GUID:        storyGUID(src.ID, item.GUID),
 		URL:         link,
 		Title:       title,
 		Summary:     summary,
-		Content:     CleanHTML(body, linkURL),
+		Content:     content,
 		Author:      itemAuthor(item),
 		PublishedAt: itemDate(item, now),
 		FirstSeenAt: now,
@@ -118,7 +127,7 @@ func isAbsoluteHTTP(s string) bool {
 
 // storyGUID namespaces an item's GUID (see StoryFromItem).
 func storyGUID(sourceID int64, guid string) string {
-	guid = strings.TrimSpace(strings.ToValidUTF8(guid, "\uFFFD"))
+	guid = strings.TrimSpace(validUTF8(guid))
 	if guid == "" {
 		return ""
 	}
@@ -188,7 +197,8 @@ func itemDate(item *gofeed.Item, now time.Time) time.Time {
 // entities are decoded, control characters dropped and runs of white space
 // collapsed to one space.
 func Summarize(htmlOrText string, max int) string {
-	return cutText(htmlToText(htmlOrText), max)
+	// cutText needs the first max+1 runes of the text, no more.
+	return cutText(htmlToText(htmlOrText, max+1), max)
 }
 
 // cutText shortens s, which has no runs of white space, to at most max runes:
@@ -220,28 +230,4 @@ func cutText(s string, max int) string {
 		return unicode.IsSpace(r) || strings.ContainsRune(",;:-–—", r)
 	})
 	return cut + "…"
-}
-
-// collapseSpace drops control characters and replaces each run of white space
-// with one space, trimming both ends.
-func collapseSpace(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r):
-			space = true
-			continue
-		case unicode.IsControl(r), r == '\u200b', r == '\ufeff':
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -47,7 +47,10 @@ func newContentPolicy() *bluemonday.Policy {
 	p.AllowAttrs("rel").Matching(regexp.MustCompile(`^` + linkRel + `$`)).OnElements("a")
 	// Beyond bluemonday's defaults (script, style, iframe, object, …), the
 	// text inside these is not reader-visible prose either.
-	p.SkipElementsContent("svg", "math", "template", "select", "textarea", "button")
+	// (xmp and plaintext are read as raw text, like script: what summaries
+	// leave out, the content leaves out too.)
+	p.SkipElementsContent("svg", "math", "template", "select", "textarea", "button",
+		"xmp", "plaintext")
 	return p
 }
 
@@ -65,7 +68,7 @@ func CleanHTML(s string, base *url.URL) string {
 		return ""
 	}
 	body := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
-	nodes, err := html.ParseFragment(strings.NewReader(strings.ToValidUTF8(s, "\uFFFD")), body)
+	nodes, err := html.ParseFragment(strings.NewReader(validUTF8(s)), body)
 	if err != nil {
 		return ""
 	}
@@ -184,44 +187,4 @@ var textBreaks = map[atom.Atom]bool{
 	atom.Section: true, atom.Article: true, atom.Header: true, atom.Footer: true,
 	atom.Aside: true, atom.Nav: true, atom.Figure: true, atom.Figcaption: true,
 	atom.Img: true, atom.Address: true, atom.Main: true,
-}
-
-// textSkipped are the elements whose content the tokenizer reads as raw text
-// and a reader never sees as prose.
-var textSkipped = map[atom.Atom]bool{
-	atom.Script: true, atom.Style: true, atom.Noscript: true, atom.Iframe: true,
-	atom.Noembed: true, atom.Noframes: true, atom.Xmp: true, atom.Title: true,
-	atom.Textarea: true, atom.Plaintext: true,
-}
-
-// htmlToText returns the text of an HTML fragment or plain text: tags gone,
-// entities decoded, white space collapsed.
-func htmlToText(s string) string {
-	if !strings.ContainsAny(s, "<&") {
-		return collapseSpace(s)
-	}
-	z := html.NewTokenizer(strings.NewReader(s))
-	var b strings.Builder
-	skipText := false
-	for {
-		tt := z.Next()
-		switch tt {
-		case html.ErrorToken:
-			return collapseSpace(b.String())
-		case html.TextToken:
-			if !skipText {
-				b.Write(z.Text())
-			}
-			skipText = false
-		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, _ := z.TagName()
-			a := atom.Lookup(name)
-			if textBreaks[a] {
-				b.WriteByte(' ')
-			}
-			skipText = tt == html.StartTagToken && textSkipped[a]
-		default:
-			skipText = false
-		}
-	}
 }

@@ -1,7 +1,6 @@
 package feeds
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,15 +91,18 @@ func (p *Poller) ingest(ctx context.Context, src Source, feed *gofeed.Feed) (cre
 	// Oldest first, so that the earliest report of an event leads its cluster.
 	slices.SortStableFunc(stories, func(a, b Story) int { return a.PublishedAt.Compare(b.PublishedAt) })
 
+	matches := make([]Match, len(stories))
 	for i := range stories {
 		st := &stories[i]
 		st.Relevance, st.Tags = p.classifier.Classify(st.Title, st.Summary)
 		st.Visible = st.Relevance >= p.classifier.Threshold || src.OnTopic
 		// Only visible stories are related: a hidden story must neither lead
 		// a cluster nor appear among Similar Posts. Stories of one feed never
-		// cluster with each other, so the batch can be clustered before storing.
+		// cluster with each other, so the batch can be clustered before
+		// storing; the same look-up finds the candidates for Similar Posts.
 		if st.Visible {
-			st.ClusterID = p.relater.Cluster(*st)
+			matches[i] = p.relater.Match(*st, similarCount)
+			st.ClusterID = matches[i].Cluster
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -111,101 +113,39 @@ func (p *Poller) ingest(ctx context.Context, src Source, feed *gofeed.Feed) (cre
 		return 0, fmt.Errorf("storing stories: %w", err)
 	}
 	var fresh []Story
-	for _, a := range added {
+	var freshMatches []Match
+	for i, a := range added {
 		if !a.Created {
 			continue
 		}
 		created++
 		if a.Story.Visible {
-			p.relater.Add(a.Story)
 			fresh = append(fresh, a.Story)
+			freshMatches = append(freshMatches, matches[i])
 		}
 	}
-	if err := p.relate(ctx, fresh); err != nil {
+	p.relater.AddAll(fresh)
+	if err := p.relate(ctx, fresh, freshMatches); err != nil {
 		return created, fmt.Errorf("relating stories: %w", err)
 	}
 	return created, nil
 }
 
-// relate stores the Similar Posts of newly stored stories and offers each of
-// them to the older stories it is similar to, so they gain newer neighbours.
-// An older story whose list is still short (it arrived into a small index)
-// has its list worked out again with the index's current weights instead.
-// Every changed list is written in one call.
-func (p *Poller) relate(ctx context.Context, fresh []Story) error {
+// relate stores the Similar Posts of newly stored stories and the lists of
+// the older stories they were offered to (see Relater.Relate), in one call.
+func (p *Poller) relate(ctx context.Context, fresh []Story, matches []Match) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	lists := make(map[int64][]Related)
-	offers := make(map[int64][]Related) // older story → newer stories offered to it
-	for _, st := range fresh {
-		similar := p.relater.Similar(st, similarCount)
-		if len(similar) > 0 {
-			lists[st.ID] = similar
-		}
-		for _, r := range similar {
-			offers[r.ID] = append(offers[r.ID], Related{ID: st.ID, Score: r.Score})
-		}
-	}
-	// The fresh stories' own lists already include each other: the relater
-	// held them all before Similar was asked.
-	for _, st := range fresh {
-		delete(offers, st.ID)
-	}
-	p.similarMu.Lock() // read-modify-write of older stories' lists
+	// Lists are worked out and written in the same order by every worker,
+	// so the store never ends with an older version of a list.
+	p.similarMu.Lock()
 	defer p.similarMu.Unlock()
-	if len(offers) > 0 {
-		ids := make([]int64, 0, len(offers))
-		for id := range offers {
-			ids = append(ids, id)
-		}
-		others, err := p.store.Stories(ctx, StoryFilter{IDs: ids})
-		if err != nil {
-			return err
-		}
-		for _, other := range others {
-			if len(other.Similar) < similarCount {
-				if list, ok := p.relater.SimilarTo(other.ID, similarCount); ok {
-					lists[other.ID] = list
-					continue
-				}
-			}
-			list, changed := other.Similar, false
-			for _, r := range offers[other.ID] {
-				var ch bool
-				list, ch = offerSimilar(list, r, similarCount)
-				changed = changed || ch
-			}
-			if changed {
-				lists[other.ID] = list
-			}
-		}
-	}
+	lists := p.relater.Relate(fresh, matches, similarCount)
 	if len(lists) == 0 {
 		return nil
 	}
 	return p.store.SetSimilarMany(ctx, lists)
-}
-
-// offerSimilar adds r to list (most similar first, at most k long) when the
-// list has room or r beats its weakest entry.
-func offerSimilar(list []Related, r Related, k int) ([]Related, bool) {
-	for _, x := range list {
-		if x.ID == r.ID {
-			return list, false
-		}
-	}
-	out := slices.Clone(list)
-	switch {
-	case len(out) < k:
-		out = append(out, r)
-	case out[len(out)-1].Score < r.Score:
-		out[len(out)-1] = r
-	default:
-		return list, false
-	}
-	slices.SortStableFunc(out, func(a, b Related) int { return cmp.Compare(b.Score, a.Score) })
-	return out, true
 }
 
 // recordSuccess saves a successful poll on the source: errors cleared,

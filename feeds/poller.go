@@ -74,7 +74,7 @@ type Poller struct {
 	log        *slog.Logger
 
 	round     sync.Mutex    // one polling round at a time
-	similarMu sync.Mutex    // read-modify-write of older stories' Similar lists
+	similarMu sync.Mutex    // orders the writes of Similar lists
 	wake      chan struct{} // Trigger's nudge to Run
 }
 

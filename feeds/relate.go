@@ -72,8 +72,10 @@ type relDoc struct {
 	id, cluster, source int64
 	published           int64 // Unix seconds
 	tags                tagSet
-	terms               []relTerm
-	s0, s1, s2          float64 // see the norm formula above
+	terms               []relTerm // sorted by term ID
+	s0, s1, s2          float64   // see the norm formula above
+	// similar is the story's Similar list as last stored (see Relate).
+	similar []Related
 }
 
 type relTerm struct {
@@ -123,43 +125,65 @@ func (r *Relater) Len() int {
 	return int(r.next - r.first)
 }
 
-// Add indexes a stored story (ID set).
+// Add indexes a stored story (ID set). Its Similar list, as stored, is kept
+// with it for Relate.
 func (r *Relater) Add(st Story) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.addLocked(st)
+}
+
+// addLocked is Add with r.mu held.
+func (r *Relater) addLocked(st Story) {
 	if _, dup := r.byID[st.ID]; dup {
 		return
 	}
 	if r.next-r.first == uint64(r.max) {
 		r.evictOldest()
 	}
+	d := r.newDoc(st)
+	for _, rt := range d.terms {
+		r.changeDF(rt.term, +1)
+	}
+	r.appendDoc(d)
+}
+
+// newDoc returns st as an unindexed relDoc: its terms counted (creating term
+// IDs for new words), sorted by term ID, and no norm sums yet.
+func (r *Relater) newDoc(st Story) relDoc {
+	var terms []relTerm
+	r.eachTerm(st.Title, func(tok []byte) { terms = append(terms, relTerm{term: r.termID(tok), tf: relTitleWeight}) })
+	r.eachTerm(st.Summary, func(tok []byte) { terms = append(terms, relTerm{term: r.termID(tok), tf: 1}) })
+	slices.SortStableFunc(terms, func(a, b relTerm) int { return cmp.Compare(a.term, b.term) })
+	merged := terms[:0]
+	for _, t := range terms {
+		if n := len(merged); n > 0 && merged[n-1].term == t.term {
+			merged[n-1].tf += t.tf
+			continue
+		}
+		merged = append(merged, t)
+	}
+	return relDoc{
+		id: st.ID, cluster: st.ClusterID, source: st.SourceID,
+		published: st.PublishedAt.Unix(), tags: tagSetOf(st.Tags),
+		terms: slices.Clip(merged), similar: slices.Clone(st.Similar),
+	}
+}
+
+// appendDoc indexes d, whose terms' document frequencies already count it:
+// its norm sums and postings.
+func (r *Relater) appendDoc(d relDoc) {
 	seq := r.next
 	r.next++
 	slot := uint32(seq % uint64(r.max))
-	r.byID[st.ID] = seq
-
-	// Count the story's terms, creating term IDs for new ones.
-	var ids []int32
-	weights := make(map[int32]float32)
-	r.eachTerm(st.Title, func(tok []byte) { r.countTerm(tok, relTitleWeight, weights, &ids) })
-	r.eachTerm(st.Summary, func(tok []byte) { r.countTerm(tok, 1, weights, &ids) })
-	slices.Sort(ids)
-
-	d := relDoc{
-		id: st.ID, cluster: st.ClusterID, source: st.SourceID,
-		published: st.PublishedAt.Unix(), tags: tagSetOf(st.Tags),
-		terms: make([]relTerm, len(ids)),
-	}
-	for i, t := range ids {
-		tf := weights[t]
-		d.terms[i] = relTerm{term: t, tf: tf}
-		r.changeDF(t, +1)
-		g := math.Log(float64(r.df[t]))
-		tf2 := float64(tf) * float64(tf)
+	r.byID[d.id] = seq
+	for _, rt := range d.terms {
+		g := math.Log(float64(r.df[rt.term]))
+		tf2 := float64(rt.tf) * float64(rt.tf)
 		d.s0 += tf2
 		d.s1 += tf2 * g
 		d.s2 += tf2 * g * g
-		r.postings[t] = append(r.postings[t], relPosting{slot: slot, tf: tf})
+		r.postings[rt.term] = append(r.postings[rt.term], relPosting{slot: slot, tf: rt.tf})
 	}
 	r.docs[slot] = d
 }
@@ -175,15 +199,12 @@ func (r *Relater) eachTerm(text string, fn func(tok []byte)) {
 	}
 }
 
-func (r *Relater) countTerm(tok []byte, w float32, weights map[int32]float32, ids *[]int32) {
-	t, ok := r.terms[string(tok)]
-	if !ok {
-		t = r.newTerm(string(tok))
+// termID returns the ID of the term tok, creating it when new.
+func (r *Relater) termID(tok []byte) int32 {
+	if t, ok := r.terms[string(tok)]; ok {
+		return t
 	}
-	if _, seen := weights[t]; !seen {
-		*ids = append(*ids, t)
-	}
-	weights[t] += w
+	return r.newTerm(string(tok))
 }
 
 func (r *Relater) newTerm(word string) int32 {
@@ -207,10 +228,16 @@ func (r *Relater) newTerm(word string) int32 {
 func (r *Relater) changeDF(t int32, delta int32) {
 	old := r.df[t]
 	r.df[t] = old + delta
-	if old == 0 || old+delta == 0 {
-		return // no other story holds t
+	r.adjustNorms(t, old, old+delta)
+}
+
+// adjustNorms updates the norm sums of the stories in t's postings for its
+// document frequency moving from old to now.
+func (r *Relater) adjustNorms(t int32, old, now int32) {
+	if old == now || old == 0 || now == 0 {
+		return // no other story holds t, or nothing changed
 	}
-	gOld, gNew := math.Log(float64(old)), math.Log(float64(old+delta))
+	gOld, gNew := math.Log(float64(old)), math.Log(float64(now))
 	d1, d2 := gNew-gOld, gNew*gNew-gOld*gOld
 	for _, p := range r.postings[t] {
 		doc := &r.docs[p.slot]
@@ -220,29 +247,42 @@ func (r *Relater) changeDF(t int32, delta int32) {
 	}
 }
 
-// evictOldest drops the oldest story; it heads the postings of all its terms.
+// evictOldest drops the oldest story.
 func (r *Relater) evictOldest() {
+	for _, rt := range r.popOldest() {
+		r.changeDF(rt.term, -1)
+		if r.df[rt.term] == 0 {
+			r.freeTerm(rt.term)
+		}
+	}
+}
+
+// popOldest drops the oldest story from the postings of its terms, which it
+// heads, and returns its terms; their document frequencies still count it.
+func (r *Relater) popOldest() []relTerm {
 	slot := uint32(r.first % uint64(r.max))
 	d := &r.docs[slot]
-	for _, rt := range d.terms {
-		t := rt.term
-		ps := r.postings[t]
+	terms := d.terms
+	for _, rt := range terms {
+		ps := r.postings[rt.term]
 		if len(ps) == 0 || ps[0].slot != slot {
 			panic("feeds: relater postings out of order") // an invariant, not input
 		}
 		ps[0] = relPosting{}
-		r.postings[t] = ps[1:]
-		r.changeDF(t, -1)
-		if r.df[t] == 0 {
-			delete(r.terms, r.termWords[t])
-			r.termWords[t] = ""
-			r.postings[t] = nil
-			r.freeTerms = append(r.freeTerms, t)
-		}
+		r.postings[rt.term] = ps[1:]
 	}
 	delete(r.byID, d.id)
 	*d = relDoc{}
 	r.first++
+	return terms
+}
+
+// freeTerm forgets term t, which no story holds any more.
+func (r *Relater) freeTerm(t int32) {
+	delete(r.terms, r.termWords[t])
+	r.termWords[t] = ""
+	r.postings[t] = nil
+	r.freeTerms = append(r.freeTerms, t)
 }
 
 // idf is term t's inverse document frequency now; a term no story holds
@@ -379,9 +419,13 @@ func (r *Relater) SimilarTo(id int64, k int) ([]Related, bool) {
 	if !ok {
 		return nil, false
 	}
-	d := &r.docs[seq%uint64(r.max)]
+	return r.similarToLocked(&r.docs[seq%uint64(r.max)], k), true
+}
+
+// similarToLocked is SimilarTo for the indexed story d; r.mu is held.
+func (r *Relater) similarToLocked(d *relDoc, k int) []Related {
 	if k <= 0 {
-		return nil, true
+		return nil
 	}
 	s := r.getScratch()
 	defer r.putScratch(s)
@@ -389,7 +433,7 @@ func (r *Relater) SimilarTo(id int64, k int) ([]Related, bool) {
 	for _, t := range d.terms {
 		s.query = append(s.query, relQueryTerm{term: t.term, tf: float64(t.tf)})
 	}
-	return r.rank(s, r.score(s), d.id, d.cluster, d.tags, k), true
+	return r.rank(s, r.score(s), d.id, d.cluster, d.tags, k)
 }
 
 // rank turns the dot products in s into the k best Related, leaving out the
@@ -448,47 +492,4 @@ func insertRelated(list []Related, x Related, k int) []Related {
 
 // Cluster returns the ID of the cluster leader st belongs to — an indexed story
 // from another source about the same event, published within three days — or 0.
-func (r *Relater) Cluster(st Story) int64 {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	s := r.getScratch()
-	defer r.putScratch(s)
-	qNorm := r.query(st, s)
-	if qNorm == 0 {
-		return 0
-	}
-	published := st.PublishedAt.Unix()
-	window := int64(ClusterWindow / time.Second)
-	a := r.normBase()
-	var best *relDoc
-	bestScore := 0.0
-	for _, slot := range s.touched {
-		d := &r.docs[slot]
-		if d.source == st.SourceID || st.ID != 0 && d.id == st.ID {
-			continue
-		}
-		if gap := d.published - published; gap > window || gap < -window {
-			continue
-		}
-		dn := r.norm(slot, a)
-		if dn == 0 {
-			continue
-		}
-		score := s.dot[slot] / (qNorm * dn)
-		if score < ClusterThreshold {
-			continue
-		}
-		// The most similar wins; on a tie, the earlier story.
-		if best == nil || score > bestScore || score == bestScore && d.id < best.id {
-			best, bestScore = d, score
-		}
-	}
-	switch {
-	case best == nil:
-		return 0
-	case best.cluster != 0:
-		return best.cluster
-	default:
-		return best.id
-	}
-}
+func (r *Relater) Cluster(st Story) int64 { return r.Match(st, 0).Cluster }

@@ -1,6 +1,7 @@
 // Command ingest measures feed ingestion: N feeds of M items served from
 // loopback, polled cold (all new) and warm (all 304), next to the ceiling of
-// gofeed alone parsing the same bodies. See bench/README.md.
+// gofeed alone parsing the same bodies, in wall-clock time and in CPU time
+// per item. See bench/README.md.
 package main
 
 import (
@@ -18,10 +19,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mmcdole/gofeed"
+	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tidings/tidings/bench/ingest/feedgen"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/store"
 )
@@ -47,7 +51,7 @@ func bench(nFeeds, nItems, nHosts int, storeURL string) error {
 	now := time.Now().UTC()
 	bodies := make([][]byte, nFeeds)
 	for i := range bodies {
-		bodies[i] = genFeed(i, nItems, now)
+		bodies[i] = feedgen.Feed(i, nItems, now)
 	}
 	urls, stop, err := serveFeeds(bodies, nHosts)
 	if err != nil {
@@ -55,7 +59,9 @@ func bench(nFeeds, nItems, nHosts int, storeURL string) error {
 	}
 	defer stop()
 
+	ceilingCPU := processCPU()
 	ceiling := parseCeiling(bodies)
+	ceilingCPU = processCPU() - ceilingCPU
 
 	if storeURL == "" {
 		dir, err := os.MkdirTemp("", "tidings-bench-")
@@ -87,12 +93,14 @@ func bench(nFeeds, nItems, nHosts int, storeURL string) error {
 		defer f.Close()
 		pprof.StartCPUProfile(f)
 	}
+	coldCPU, serverCPU := processCPU(), redisCPU(ctx, storeURL)
 	start := time.Now()
 	cold, err := p.PollOnce(ctx, true, nil)
 	if err != nil {
 		return err
 	}
 	coldDur := time.Since(start)
+	coldCPU = processCPU() - coldCPU + redisCPU(ctx, storeURL) - serverCPU
 	pprof.StopCPUProfile()
 	start = time.Now()
 	warm, err := p.PollOnce(ctx, true, nil)
@@ -103,10 +111,53 @@ func bench(nFeeds, nItems, nHosts int, storeURL string) error {
 
 	kind := storeURL[:strings.Index(storeURL, ":")]
 	items := float64(nFeeds * nItems)
-	fmt.Printf("| %s | %d×%d | %.0f items/s (%.2f s) | %.0f items/s | %.0f%% | %.3f s | new %d, failed %d; warm: not modified %d |\n",
+	perItem := func(d time.Duration) float64 { return float64(d.Microseconds()) / items }
+	fmt.Printf("| %s | %d×%d | %.0f items/s (%.2f s) | %.0f items/s | %.0f%% | %.0f µs | %.1f µs | %.0f%% | %.3f s | new %d, failed %d; warm: not modified %d |\n",
 		kind, nFeeds, nItems, items/coldDur.Seconds(), coldDur.Seconds(), ceiling*float64(nItems),
-		100*items/coldDur.Seconds()/(ceiling*float64(nItems)), warmDur.Seconds(), cold.NewStories, len(cold.Failed), warm.NotModified)
+		100*items/coldDur.Seconds()/(ceiling*float64(nItems)), perItem(coldCPU), perItem(ceilingCPU),
+		100*float64(ceilingCPU)/float64(coldCPU), warmDur.Seconds(), cold.NewStories, len(cold.Failed), warm.NotModified)
 	return nil
+}
+
+// processCPU is the CPU time (user and system) this process has used: unlike
+// wall-clock time, it does not grow when other programs share the cores.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the CPU time the Redis server at storeURL has used (INFO cpu),
+// so that a cold poll on Redis is charged for the server's work too; 0 for
+// another store.
+func redisCPU(ctx context.Context, storeURL string) time.Duration {
+	if !strings.HasPrefix(storeURL, "redis://") {
+		return 0
+	}
+	opts, err := goredis.ParseURL(storeURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := goredis.NewClient(opts)
+	defer c.Close()
+	info, err := c.Info(ctx, "cpu").Result()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var total time.Duration
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			sec, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				log.Fatal(err)
+			}
+			total += time.Duration(sec * float64(time.Second))
+		}
+	}
+	return total
 }
 
 // parseCeiling is gofeed alone parsing every body on every core: feeds/s.
