@@ -25,20 +25,25 @@ type ImportReport struct {
 // operator vouched for their consent.
 const ImportConsentPage = "import"
 
+// importBatch is how many addresses Import stores in one AddSubscribers call.
+const importBatch = 500
+
 // Import reads a CSV whose first column is an address (a first row without
 // an @ is taken as a header) and adds each address as confirmed. A bad row
 // is passed to bad with its line number and skipped; only a read or store
-// error stops the import. Rows are streamed, never all held.
+// error stops the import. Rows are streamed and stored importBatch at a time,
+// never all held.
 func (s *Service) Import(ctx context.Context, r io.Reader, bad func(line int, err error)) (ImportReport, error) {
 	var rep ImportReport
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
+	addrs := make([]string, 0, importBatch)
 	for row := 1; ; row++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return rep, nil
+			return rep, s.importBatch(ctx, addrs, &rep)
 		}
 		line, _ := cr.FieldPos(0)
 		var perr *csv.ParseError
@@ -62,39 +67,57 @@ func (s *Service) Import(ctx context.Context, r io.Reader, bad func(line int, er
 			bad(line, err)
 			continue
 		}
-		if err := s.importOne(ctx, addr, &rep); err != nil {
-			return rep, err
+		if addrs = append(addrs, addr); len(addrs) == importBatch {
+			if err := s.importBatch(ctx, addrs, &rep); err != nil {
+				return rep, err
+			}
+			addrs = addrs[:0]
 		}
 	}
 }
 
-func (s *Service) importOne(ctx context.Context, addr string, rep *ImportReport) error {
+// importBatch adds addrs as confirmed subscribers in one AddSubscribers call
+// and confirms those found pending; an address unsubscribed or bounced is
+// left alone.
+func (s *Service) importBatch(ctx context.Context, addrs []string, rep *ImportReport) error {
+	if len(addrs) == 0 {
+		return nil
+	}
 	now := s.now()
-	sub, created, err := s.o.Store.AddSubscriber(ctx, Subscriber{
-		Index:       s.o.Keys.BlindIndex(IndexForm(addr)),
-		Sealed:      s.o.Keys.Seal(addr),
-		Status:      Confirmed,
-		CreatedAt:   now,
-		ConfirmedAt: now,
-		ConsentAt:   now,
-		ConsentPage: ImportConsentPage,
-	})
+	subs := make([]Subscriber, len(addrs))
+	for i, addr := range addrs {
+		subs[i] = Subscriber{
+			Index:       s.o.Keys.BlindIndex(IndexForm(addr)),
+			Sealed:      s.o.Keys.Seal(addr),
+			Status:      Confirmed,
+			CreatedAt:   now,
+			ConfirmedAt: now,
+			ConsentAt:   now,
+			ConsentPage: ImportConsentPage,
+		}
+	}
+	res, err := s.o.Store.AddSubscribers(ctx, subs)
 	if err != nil {
 		return fmt.Errorf("newsletter: import: %w", err)
 	}
-	switch {
-	case created:
-		rep.Added++
-	case sub.Status == Confirmed:
-		rep.Known++
-	case sub.Status == Pending:
-		sub.Status, sub.ConfirmedAt, sub.ConsentAt, sub.ConsentPage = Confirmed, now, now, ImportConsentPage
-		if err := s.o.Store.UpdateSubscriber(ctx, sub); err != nil {
-			return fmt.Errorf("newsletter: import: %w", err)
+	confirmed := map[int64]bool{} // pending ones this batch confirmed
+	for _, r := range res {
+		sub := r.Subscriber
+		switch {
+		case r.Created:
+			rep.Added++
+		case sub.Status == Confirmed || confirmed[sub.ID]:
+			rep.Known++ // also an address given twice
+		case sub.Status == Pending:
+			sub.Status, sub.ConfirmedAt, sub.ConsentAt, sub.ConsentPage = Confirmed, now, now, ImportConsentPage
+			if err := s.o.Store.UpdateSubscriber(ctx, sub); err != nil {
+				return fmt.Errorf("newsletter: import: %w", err)
+			}
+			confirmed[sub.ID] = true
+			rep.Confirmed++
+		default:
+			rep.Kept++
 		}
-		rep.Confirmed++
-	default:
-		rep.Kept++
 	}
 	return nil
 }

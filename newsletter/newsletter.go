@@ -86,6 +86,15 @@ type Subscriber struct {
 	HardFailures int
 }
 
+// AddedSubscriber is one result of SubscriberStore.AddSubscribers.
+type AddedSubscriber struct {
+	// Subscriber is as stored: the one just created, or the one that already
+	// held its Index.
+	Subscriber Subscriber
+	// Created is true when this element created Subscriber.
+	Created bool
+}
+
 // SubscriberFilter selects subscribers. Results are in ascending ID order, so
 // a caller streams every subscriber page by page with AfterID.
 type SubscriberFilter struct {
@@ -173,8 +182,23 @@ type SubscriberStore interface {
 	// the same Index exists: then it returns that one and false. Atomic: two
 	// concurrent calls with one Index create one subscriber.
 	AddSubscriber(ctx context.Context, s Subscriber) (Subscriber, bool, error)
+	// AddSubscribers is AddSubscriber for many, in as few writes as the
+	// store allows (SQLite: one transaction; Redis: one script per chunk of
+	// subscribers). It returns one result per element of subs, in order: the
+	// stored subscriber (new, or the one already holding its Index) and
+	// whether it was created. New subscribers get ascending IDs in slice
+	// order. An element whose Index appeared earlier in subs gets the earlier
+	// one's subscriber, with Created false. An element AddSubscriber would
+	// refuse (empty Index, invalid Status) fails the call before anything is
+	// stored. After another error some chunks may be stored; repeating the
+	// call is safe (those come back with Created false).
+	AddSubscribers(ctx context.Context, subs []Subscriber) ([]AddedSubscriber, error)
 	// Subscriber returns one subscriber or ErrNotFound.
 	Subscriber(ctx context.Context, id int64) (Subscriber, error)
+	// SubscribersByID reads the subscribers with the given IDs in one query
+	// (or one pipeline), keyed by ID. IDs with no subscriber are simply
+	// missing from the map; repeated IDs are read once.
+	SubscribersByID(ctx context.Context, ids []int64) (map[int64]Subscriber, error)
 	// SubscriberByIndex returns the subscriber with that blind index or
 	// ErrNotFound.
 	SubscriberByIndex(ctx context.Context, index string) (Subscriber, error)
@@ -218,11 +242,20 @@ type IssueStore interface {
 	// claimed by another process stay invisible until their lease ends, so
 	// several processes share a send without sending anything twice.
 	ClaimDeliveries(ctx context.Context, week, owner string, n int, now time.Time, lease time.Duration) ([]Delivery, error)
-	// FinishDelivery records the outcome of a claimed delivery: State,
-	// Attempts, LastError, SentAt and NotBefore are written, Owner cleared.
-	// A delivery left Pending (a retry after a 4xx) becomes claimable again at
-	// NotBefore. ErrNotFound if absent.
-	FinishDelivery(ctx context.Context, d Delivery) error
+	// FinishDeliveries records the outcomes of claimed deliveries: for each,
+	// State, Attempts, LastError, SentAt and NotBefore are written, Owner
+	// cleared. A delivery left Pending (a retry after a 4xx) becomes claimable
+	// again at NotBefore. They are applied in order (a later one for the same
+	// delivery wins), in one write per week: one SQLite transaction for all,
+	// one Redis script per week. An invalid State anywhere fails the call
+	// before anything is written.
+	//
+	// Absent deliveries (their subscriber was erased meanwhile) are not an
+	// obstacle: every present one is written, and then the error wraps
+	// ErrNotFound and names the absent ones. Any other error is returned
+	// instead, without ErrNotFound, and means some or all were not written;
+	// repeating the call is safe.
+	FinishDeliveries(ctx context.Context, ds []Delivery) error
 	// Delivery returns one delivery record or ErrNotFound.
 	Delivery(ctx context.Context, week string, subscriberID int64) (Delivery, error)
 	// CountDeliveries counts the week's deliveries by state.

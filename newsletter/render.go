@@ -13,7 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-
 	"github.com/tidings/tidings/feeds"
 )
 

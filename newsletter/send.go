@@ -143,9 +143,19 @@ type run struct {
 	is       Issue
 	prepared *mail.Prepared
 
+	// fin carries finished deliveries to the finisher (see finisher).
+	fin chan finishRequest
+
 	mu           sync.Mutex
 	bounced      int
 	lastProgress time.Time
+}
+
+// finishRequest is one delivery's outcome handed to the finisher, and where
+// the finisher answers once it is recorded.
+type finishRequest struct {
+	d    Delivery
+	done chan<- error
 }
 
 func (r *run) send(ctx context.Context) (SendReport, error) {
@@ -159,6 +169,12 @@ func (r *run) send(ctx context.Context) (SendReport, error) {
 	errs := make(chan error, r.o.Workers)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	r.fin = make(chan finishRequest)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		r.finisher(context.WithoutCancel(ctx))
+	}()
 	for range r.o.Workers {
 		wg.Go(func() {
 			if err := r.work(ctx); err != nil {
@@ -168,6 +184,8 @@ func (r *run) send(ctx context.Context) (SendReport, error) {
 		})
 	}
 	wg.Wait()
+	close(r.fin)
+	<-finished
 	close(errs)
 	if err := errors.Join(collect(errs)...); err != nil {
 		return r.report(context.WithoutCancel(ctx)), err
@@ -241,9 +259,11 @@ func (r *run) plan(ctx context.Context) error {
 // work claims and delivers batches until nothing is owed. Deliveries claimed
 // by others (or waiting for a retry) are waited for, so that the send ends
 // only when everything is done: the claims of a crashed process come back
-// when their lease ends.
+// when their lease ends. A batch's subscribers are read in one call.
 func (r *run) work(ctx context.Context) error {
 	st := r.s.o.Store
+	done := make(chan error, 1) // the finisher's answers to this worker
+	ids := make([]int64, 0, r.o.Batch)
 	for {
 		batch, err := st.ClaimDeliveries(ctx, r.is.Week, r.o.Owner, r.o.Batch, r.s.now(), r.o.Lease)
 		if err != nil {
@@ -264,14 +284,68 @@ func (r *run) work(ctx context.Context) error {
 			}
 			continue
 		}
+		ids = ids[:0]
+		for _, d := range batch {
+			ids = append(ids, d.SubscriberID)
+		}
+		subs, err := st.SubscribersByID(ctx, ids)
+		if ctx.Err() != nil {
+			return nil // the claims come back when their lease ends
+		}
+		if err != nil {
+			return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+		}
 		for _, d := range batch {
 			if ctx.Err() != nil {
-				return nil // the claims come back when their lease ends
+				return nil
 			}
-			if err := r.deliver(ctx, d); err != nil {
+			sub, found := subs[d.SubscriberID]
+			if err := r.deliver(ctx, d, sub, found, done); err != nil {
 				return err
 			}
 			r.progress(ctx)
+		}
+	}
+}
+
+// finisher records finished deliveries for every worker of the run, until
+// r.fin is closed. Each worker hands over one delivery and waits for the
+// answer before it sends its next message, so at most one message per worker
+// has been accepted by the mail server but not recorded, should the process
+// die. While one write is under way the others queue up, and the next write
+// takes all of them: one commit serves many messages.
+func (r *run) finisher(ctx context.Context) {
+	var group []finishRequest
+	var ds []Delivery
+	for req := range r.fin {
+		group = append(group[:0], req)
+	gather:
+		for {
+			select {
+			case more, ok := <-r.fin:
+				if !ok {
+					break gather
+				}
+				group = append(group, more)
+			default:
+				break gather
+			}
+		}
+		ds = ds[:0]
+		for _, g := range group {
+			ds = append(ds, g.d)
+		}
+		err := r.s.o.Store.FinishDeliveries(ctx, ds)
+		if errors.Is(err, ErrNotFound) {
+			// Subscribers erased meanwhile, and their deliveries with them:
+			// nothing left to record; the rest is written.
+			err = nil
+		}
+		if err != nil {
+			err = fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+		}
+		for _, g := range group {
+			g.done <- err
 		}
 	}
 }
@@ -282,25 +356,18 @@ func pollWait(lease time.Duration) time.Duration {
 	return min(time.Second, max(lease/20, 10*time.Millisecond))
 }
 
-// deliver sends one message and records the outcome. Only store errors stop
-// the send; mail errors are the delivery's outcome.
-func (r *run) deliver(ctx context.Context, d Delivery) error {
-	st := r.s.o.Store
-	sub, err := st.Subscriber(ctx, d.SubscriberID)
-	switch {
-	case errors.Is(err, ErrNotFound):
+// deliver sends one message to sub (found false: erased) and records the
+// outcome. Only store errors stop the send; mail errors are the delivery's
+// outcome.
+func (r *run) deliver(ctx context.Context, d Delivery, sub Subscriber, found bool, done chan error) error {
+	if !found || sub.Status != Confirmed {
 		d.State = DeliverySkipped
-		return r.finish(ctx, d)
-	case err != nil:
-		return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
-	case sub.Status != Confirmed:
-		d.State = DeliverySkipped
-		return r.finish(ctx, d)
+		return r.finish(d, done)
 	}
 	addr, err := r.s.o.Keys.Open(sub.Sealed)
 	if err != nil {
 		d.State, d.LastError = DeliveryFailed, "address cannot be decrypted (wrong secret key?)"
-		return r.finish(ctx, d)
+		return r.finish(d, done)
 	}
 	raw, err := r.prepared.Render(nil, mail.Recipient{
 		To:        addr,
@@ -314,7 +381,7 @@ func (r *run) deliver(ctx context.Context, d Delivery) error {
 		// About the mail server or our settings, not this subscriber: stop,
 		// and let this delivery be claimed again at once by the next run.
 		d.NotBefore = time.Time{}
-		if ferr := r.finish(ctx, d); ferr != nil {
+		if ferr := r.finish(d, done); ferr != nil {
 			return ferr
 		}
 		return fmt.Errorf("newsletter: send %s stopped: %w", r.is.Week, err)
@@ -325,16 +392,15 @@ func (r *run) deliver(ctx context.Context, d Delivery) error {
 	case err == nil:
 		d.State, d.SentAt, d.LastError = DeliverySent, now, ""
 		if sub.HardFailures > 0 {
-			sub.HardFailures = 0
-			if err := st.UpdateSubscriber(ctx, sub); err != nil {
-				return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
+			if err := r.updateSubscriber(ctx, sub.ID, func(s *Subscriber) { s.HardFailures = 0 }); err != nil {
+				return err
 			}
 		}
 	case ctx.Err() != nil:
 		return nil // interrupted mid-message: the claim comes back later
 	case mail.IsPermanent(err):
 		d.State, d.LastError = DeliveryFailed, err.Error()
-		if err := r.hardFailure(ctx, sub); err != nil {
+		if err := r.updateSubscriber(ctx, sub.ID, r.hardFailure); err != nil {
 			return err
 		}
 	case d.Attempts >= r.o.MaxAttempts:
@@ -343,7 +409,7 @@ func (r *run) deliver(ctx context.Context, d Delivery) error {
 		d.State, d.LastError = DeliveryPending, err.Error()
 		d.NotBefore = now.Add(r.o.RetryBase << (d.Attempts - 1))
 	}
-	return r.finish(ctx, d)
+	return r.finish(d, done)
 }
 
 // setupError reports whether a mail error concerns the connection to the
@@ -354,8 +420,26 @@ func setupError(err error) bool {
 	return errors.As(err, &se) && (se.Step == mail.StepConnect || se.Step == mail.StepMail && mail.IsPermanent(err))
 }
 
-func (r *run) finish(ctx context.Context, d Delivery) error {
-	if err := r.s.o.Store.FinishDelivery(context.WithoutCancel(ctx), d); err != nil {
+// finish hands d to the finisher and waits until it is recorded.
+func (r *run) finish(d Delivery, done chan error) error {
+	r.fin <- finishRequest{d: d, done: done}
+	return <-done
+}
+
+// updateSubscriber applies change to the subscriber as stored now (the copy
+// read with the batch may be a little old: an unsubscribe meanwhile must not
+// be undone) and writes it back; a subscriber erased meanwhile is left alone.
+func (r *run) updateSubscriber(ctx context.Context, id int64, change func(*Subscriber)) error {
+	st := r.s.o.Store
+	sub, err := st.Subscriber(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err == nil {
+		change(&sub)
+		err = st.UpdateSubscriber(ctx, sub)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
 	}
 	return nil
@@ -363,18 +447,14 @@ func (r *run) finish(ctx context.Context, d Delivery) error {
 
 // hardFailure counts a permanent failure against the subscriber and marks it
 // bounced at HardFailuresToBounce.
-func (r *run) hardFailure(ctx context.Context, sub Subscriber) error {
+func (r *run) hardFailure(sub *Subscriber) {
 	sub.HardFailures++
-	if sub.HardFailures >= HardFailuresToBounce {
+	if sub.HardFailures >= HardFailuresToBounce && sub.Status == Confirmed {
 		sub.Status = Bounced
 		r.mu.Lock()
 		r.bounced++
 		r.mu.Unlock()
 	}
-	if err := r.s.o.Store.UpdateSubscriber(ctx, sub); err != nil {
-		return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
-	}
-	return nil
 }
 
 // progressEvery bounds how often Progress is called (each call counts the

@@ -99,7 +99,14 @@ import (
 //
 // Subscribers reads IDs with ZRANGEBYSCORE from "(AfterID" to +inf (LIMIT 0
 // Limit) on ids or on a status set, then the hashes in one pipeline of
-// HGETALL; CountSubscribers is four ZCARDs.
+// HGETALL (SubscribersByID only the latter); CountSubscribers is four ZCARDs.
+//
+// Adding subscribers (AddSubscriber is a batch of one) takes, per chunk of
+// 500: one HMGET of by_index to see which indexes are free, one INCRBY of
+// next_id reserving their IDs, and one script that stores each whose index
+// is still free and returns the holder's fields for the others. The script
+// builds the names of the subscriber hashes it writes and reads from the
+// prefix (they are in the {subs} slot like its declared keys).
 //
 // Erasing a subscriber (DeleteSubscriber, DeletePending) takes three steps,
 // because its delivery records live in other slots: one script removes the
@@ -138,9 +145,10 @@ import (
 // (the score is a pre-filter; the exact test compares the record's time
 // text byte by byte), then takes the lowest IDs of ready, rewrites their owner and
 // NotBefore, and moves them to waiting at the lease's end: several processes
-// never claim one delivery while its lease runs. Finishing a delivery
-// rewrites its record and counts, and takes it out of both sets, or puts a
-// retry back in waiting (or ready when its NotBefore is zero).
+// never claim one delivery while its lease runs. Finishing deliveries (one
+// script for up to 1,000 of one week) rewrites each record, takes it out of
+// both sets or puts a retry back in waiting (or ready when its NotBefore is
+// zero), and then adjusts counts once per state.
 //
 // Leases, one key each:
 //
@@ -149,6 +157,49 @@ import (
 // One script per call reads the owner first: it sets the key when free,
 // extends it (PEXPIRE) only for its owner, and deletes it only for its owner.
 // The server's clock ends a lease.
+//
+// Comments, tag {comments} (every change is one script in this slot, so
+// that a comment and all its index entries always agree):
+//
+//	P{comments}:next_id            STRING  counter for comment IDs (INCR)
+//	P{comments}:<id>               HASH    one comment's fields (see
+//	                                       commentFields); email_sealed holds
+//	                                       the raw ciphertext bytes
+//	P{comments}:status:<s>         ZSET    IDs with status <s> (pending,
+//	                                       approved, spam, rejected), score = ID
+//	P{comments}:story:<story>:<s>  ZSET    the IDs of one story's comments
+//	                                       with status <s>, score = ID
+//	P{comments}:returning          HASH    "<len(index)>:<index><author>" →
+//	                                       number of approved comments by that
+//	                                       email index and exact author name;
+//	                                       the field goes at 0
+//	P{comments}:ip:<ip hash>       ZSET    that client's comments, score 0,
+//	                                       member "<CreatedAt>|<ID>" as in the
+//	                                       story index
+//	P{comments}:with_ip            ZSET    every comment that still has an IP
+//	                                       hash, member as in ip:<ip hash>
+//	P{comments}:add:<token>        STRING  ID stored by the AddComment call
+//	                                       with that random token; expires
+//	                                       after ten minutes
+//
+// Comments reads, in one script, the status sets the filter names (of the
+// story, or the global ones) from "(AfterID" with LIMIT, merges them by ID
+// and returns the hashes; with IDs it reads those hashes in one pipeline
+// and checks the rest of the filter on them. CountApproved is one ZCARD of
+// story:<story>:approved per story, HasApproved one HEXISTS of returning,
+// CountRecent one ZLEXCOUNT of ip:<ip hash> from "[<since>", all exact to
+// the nanosecond. ForgetIPs walks with_ip below "(<before>" in chunks of
+// 1,000 and erases each comment's hash field and ip entry.
+//
+// AddComment is one script: it takes the ID with INCR and writes the hash
+// and every index entry, so IDs become visible in ascending order; it also
+// sets add:<token>, so a resent call (reply lost) returns the ID the first
+// one took and stores nothing twice. SetStatus is one script that compares
+// the stored status with the one the change starts from and only then moves
+// the ID between sets, adjusts returning and stamps moderated_at. The
+// scripts that change a comment read its story and IP hash from the hash and
+// build the names of story:… and ip:… keys (in the same slot) from prefixes
+// given by the functions below; AddComment's script likewise names the hash.
 type keys struct{ p string }
 
 func (k keys) srcNextID() string { return k.p + "{src}:next_id" }
@@ -202,8 +253,12 @@ func (k keys) subErasing() string { return k.p + "{subs}:erasing" }
 // subStatus is the ID set of one status; the caller checks it is valid.
 func (k keys) subStatus(status string) string { return k.p + "{subs}:status:" + status }
 func (k keys) subscriber(id int64) string {
-	return k.p + "{subs}:" + strconv.FormatInt(id, 10)
+	return k.subscriberPrefix() + strconv.FormatInt(id, 10)
 }
+
+// subscriberPrefix is the name of a subscriber's hash without its ID, for
+// the script that adds subscribers and names their hashes itself.
+func (k keys) subscriberPrefix() string { return k.p + "{subs}:" }
 
 func (k keys) issueWeeks() string       { return k.p + "{issues}:weeks" }
 func (k keys) issueStarted() string     { return k.p + "{issues}:started" }
@@ -254,3 +309,32 @@ func sinceBound(t time.Time) string {
 	}
 	return "[" + formatTime(t)
 }
+
+func (k keys) commentNextID() string    { return k.p + "{comments}:next_id" }
+func (k keys) commentReturning() string { return k.p + "{comments}:returning" }
+func (k keys) commentWithIP() string    { return k.p + "{comments}:with_ip" }
+
+// commentPrefix is the name of a comment's hash without its ID, for the
+// scripts that name comment hashes themselves.
+func (k keys) commentPrefix() string { return k.p + "{comments}:" }
+func (k keys) comment(id int64) string {
+	return k.commentPrefix() + strconv.FormatInt(id, 10)
+}
+
+// commentStatus is the global ID set of one status; the caller checks it is
+// valid.
+func (k keys) commentStatus(status string) string { return k.p + "{comments}:status:" + status }
+
+// commentStoryPrefix starts the name of every per-story set; the scripts
+// append "<story>:<status>" as commentStory does.
+func (k keys) commentStoryPrefix() string { return k.p + "{comments}:story:" }
+func (k keys) commentStory(storyID int64, status string) string {
+	return k.commentStoryPrefix() + strconv.FormatInt(storyID, 10) + ":" + status
+}
+
+// commentIPPrefix starts the name of every client's set; the scripts append
+// the IP hash as commentIP does. Braces in an IP hash cannot move the key to
+// another slot: the first {…} of a name is its hash tag.
+func (k keys) commentIPPrefix() string             { return k.p + "{comments}:ip:" }
+func (k keys) commentIP(ipHash string) string      { return k.commentIPPrefix() + ipHash }
+func (k keys) commentAddToken(token string) string { return k.p + "{comments}:add:" + token }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,21 +19,45 @@ var _ newsletter.Store = (*Store)(nil)
 // passed to scripts.
 var statuses = []newsletter.Status{newsletter.Pending, newsletter.Confirmed, newsletter.Unsubscribed, newsletter.Bounced}
 
-// addSubscriberScript stores a subscriber under a fresh ID unless its blind
-// index is taken. KEYS: by_index, ids, status set, pending, subscriber hash.
-// ARGV: index, id, pending member ("" unless pending), then field/value
-// pairs. Returns {1, id} when stored, {0, id of the holder} otherwise; a
-// resent call finds its own ID under the index and reports success again.
-var addSubscriberScript = goredis.NewScript(`
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old and old ~= ARGV[2] then return {0, tonumber(old)} end
-redis.call('HSET', KEYS[5], unpack(ARGV, 4))
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2])
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[4], 0, ARGV[3]) end
-return {1, tonumber(ARGV[2])}
+// addSubscribersScript stores subscribers unless their blind index is
+// taken. KEYS: by_index, ids, pending, next_id, then the status sets in the
+// order of statuses. ARGV: the prefix of subscriber hash keys (the script
+// names each hash itself: they share the {subs} slot), then addStride values
+// per subscriber: index, the ID chosen for it ("0": take one with INCR),
+// status, created_at text, then the field/value pairs of subscriberFields.
+// Returns one entry per subscriber: {1, id} when stored (also when a resent
+// call finds its own ID under the index), or {0, id, {field, value, …}} of
+// the subscriber holding the index.
+var addSubscribersScript = goredis.NewScript(`
+local sets = {pending = KEYS[5], confirmed = KEYS[6], unsubscribed = KEYS[7], bounced = KEYS[8]}
+local out = {}
+for at = 2, #ARGV, ` + strconv.Itoa(addStride) + ` do
+  local index, id, status = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  local old = redis.call('HGET', KEYS[1], index)
+  if old and old ~= id then
+    out[#out + 1] = {0, tonumber(old), redis.call('HGETALL', ARGV[1] .. old)}
+  else
+    if id == '0' then id = tostring(redis.call('INCR', KEYS[4])) end
+    redis.call('HSET', ARGV[1] .. id, unpack(ARGV, at + 4, at + ` + strconv.Itoa(addStride-1) + `))
+    redis.call('HSET', KEYS[1], index, id)
+    redis.call('ZADD', KEYS[2], id, id)
+    redis.call('ZADD', sets[status], id, id)
+    if status == 'pending' then
+      redis.call('ZADD', KEYS[3], 0, ARGV[at + 3] .. '|' .. string.format('%019d', id))
+    end
+    out[#out + 1] = {1, tonumber(id)}
+  end
+end
+return out
 `)
+
+// addStride is how many ARGV values addSubscribersScript takes per
+// subscriber: four, then the 22 of subscriberFields.
+const addStride = 4 + 22
+
+// addChunk is how many subscribers one addSubscribersScript call stores, so
+// that no call holds the server long.
+const addChunk = 500
 
 // updateSubscriberScript overwrites a subscriber's fields and moves it
 // between status sets. KEYS: subscriber hash, pending, then the status sets
@@ -57,50 +82,140 @@ return 1
 // AddSubscriber stores a new subscriber under a fresh ID, unless one with the
 // same Index exists: then it returns that one and false.
 func (s *Store) AddSubscriber(ctx context.Context, sub newsletter.Subscriber) (newsletter.Subscriber, bool, error) {
-	fail := func(err error) (newsletter.Subscriber, bool, error) {
-		return newsletter.Subscriber{}, false, fmt.Errorf("redis: add subscriber: %w", err)
-	}
-	if err := checkSubscriber(sub); err != nil {
-		return fail(err)
-	}
-	// Most calls for a known index end here without spending an ID.
-	if old, err := s.c.HGet(ctx, s.k.subByIndex(), sub.Index).Int64(); err == nil {
-		return s.existingSubscriber(ctx, old)
-	} else if !errors.Is(err, goredis.Nil) {
-		return fail(err)
-	}
-	id, err := s.c.Incr(ctx, s.k.subNextID()).Result()
+	res, err := s.AddSubscribers(ctx, []newsletter.Subscriber{sub})
 	if err != nil {
-		return fail(err)
+		return newsletter.Subscriber{}, false, err
 	}
-	sub.ID = id
-	if sub.CreatedAt.IsZero() {
-		sub.CreatedAt = time.Now()
-	}
-	pending := ""
-	if sub.Status == newsletter.Pending {
-		pending = member(sub.CreatedAt, id)
-	}
-	args := append([]any{sub.Index, id, pending}, subscriberFields(sub)...)
-	res, err := addSubscriberScript.Run(ctx, s.c, []string{
-		s.k.subByIndex(), s.k.subIDs(), s.k.subStatus(string(sub.Status)), s.k.subPending(), s.k.subscriber(id),
-	}, args...).Int64Slice()
-	if err != nil {
-		return fail(err)
-	}
-	if res[0] == 0 {
-		return s.existingSubscriber(ctx, res[1])
-	}
-	return subscriberAsRead(sub), true, nil
+	return res[0].Subscriber, res[0].Created, nil
 }
 
-// existingSubscriber returns the subscriber holding an index, and false.
-func (s *Store) existingSubscriber(ctx context.Context, id int64) (newsletter.Subscriber, bool, error) {
-	old, err := s.Subscriber(ctx, id)
-	if err != nil {
-		return newsletter.Subscriber{}, false, fmt.Errorf("redis: add subscriber: %w", err)
+// AddSubscribers stores subs, addChunk at a time: for each chunk one HMGET
+// finds the indexes still free, one INCRBY reserves IDs for them (so a known
+// index spends no ID), and one script stores them, yielding to an index
+// taken meanwhile. The IDs are chosen before the script so that a resent
+// script (reply lost) recognises its own work.
+func (s *Store) AddSubscribers(ctx context.Context, subs []newsletter.Subscriber) ([]newsletter.AddedSubscriber, error) {
+	for i, sub := range subs {
+		if err := checkSubscriber(sub); err != nil {
+			return nil, fmt.Errorf("redis: add subscriber %d of %d: %w", i+1, len(subs), err)
+		}
 	}
-	return old, false, nil
+	out := make([]newsletter.AddedSubscriber, len(subs))
+	first := make(map[string]int, len(subs)) // Index → its first element
+	var todo []int                           // the first elements
+	for i, sub := range subs {
+		if _, ok := first[sub.Index]; !ok {
+			first[sub.Index] = i
+			todo = append(todo, i)
+		}
+	}
+	now := time.Now()
+	for chunk := range slices.Chunk(todo, addChunk) {
+		if err := s.addChunk(ctx, subs, chunk, now, out); err != nil {
+			return nil, fmt.Errorf("redis: add subscribers: %w", err)
+		}
+	}
+	for i, sub := range subs {
+		if j := first[sub.Index]; j != i {
+			out[i] = newsletter.AddedSubscriber{Subscriber: out[j].Subscriber}
+		}
+	}
+	return out, nil
+}
+
+// addChunk stores the subscribers subs[i] for i in pos (distinct indexes)
+// and sets out[i] for each.
+func (s *Store) addChunk(ctx context.Context, subs []newsletter.Subscriber, pos []int, now time.Time, out []newsletter.AddedSubscriber) error {
+	indexes := make([]string, len(pos))
+	for k, i := range pos {
+		indexes[k] = subs[i].Index
+	}
+	held, err := s.c.HMGet(ctx, s.k.subByIndex(), indexes...).Result()
+	if err != nil {
+		return err
+	}
+	free := int64(0)
+	for _, v := range held {
+		if v == nil {
+			free++
+		}
+	}
+	next := int64(0)
+	if free > 0 {
+		last, err := s.c.IncrBy(ctx, s.k.subNextID(), free).Result()
+		if err != nil {
+			return err
+		}
+		next = last - free + 1
+	}
+	wrote := make([]newsletter.Subscriber, len(pos))
+	for k, i := range pos {
+		sub := subs[i]
+		sub.ID = 0
+		if held[k] == nil {
+			sub.ID = next
+			next++
+		}
+		if sub.CreatedAt.IsZero() {
+			sub.CreatedAt = now
+		}
+		wrote[k] = sub
+	}
+	res, err := s.runAddScript(ctx, wrote)
+	if err != nil {
+		return err
+	}
+	if len(res) != len(pos) {
+		return fmt.Errorf("the add script answered %d results for %d subscribers", len(res), len(pos))
+	}
+	for k, v := range res {
+		e, ok := v.([]any)
+		if !ok || len(e) < 2 {
+			return fmt.Errorf("the add script answered %v", v)
+		}
+		created, _ := e[0].(int64)
+		id, _ := e[1].(int64)
+		if created == 1 {
+			sub := wrote[k]
+			sub.ID = id
+			out[pos[k]] = newsletter.AddedSubscriber{Subscriber: subscriberAsRead(sub), Created: true}
+			continue
+		}
+		var fields []any
+		if len(e) > 2 {
+			fields, _ = e[2].([]any)
+		}
+		m := make(map[string]string, len(fields)/2)
+		for f := 0; f+1 < len(fields); f += 2 {
+			name, _ := fields[f].(string)
+			m[name], _ = fields[f+1].(string)
+		}
+		if len(m) == 0 {
+			return fmt.Errorf("index of subscriber %d held by an ID without a subscriber", id)
+		}
+		old, err := parseSubscriber(id, m)
+		if err != nil {
+			return err
+		}
+		out[pos[k]] = newsletter.AddedSubscriber{Subscriber: old}
+	}
+	return nil
+}
+
+// runAddScript runs addSubscribersScript for subs, whose IDs are chosen (0:
+// the script takes one) and CreatedAt set.
+func (s *Store) runAddScript(ctx context.Context, subs []newsletter.Subscriber) ([]any, error) {
+	args := make([]any, 0, 1+len(subs)*addStride)
+	args = append(args, s.k.subscriberPrefix())
+	for _, sub := range subs {
+		args = append(args, sub.Index, sub.ID, string(sub.Status), formatTime(sub.CreatedAt))
+		args = append(args, subscriberFields(sub)...)
+	}
+	keys := []string{s.k.subByIndex(), s.k.subIDs(), s.k.subPending(), s.k.subNextID()}
+	for _, st := range statuses {
+		keys = append(keys, s.k.subStatus(string(st)))
+	}
+	return addSubscribersScript.Run(ctx, s.c, keys, args...).Slice()
 }
 
 // Subscriber returns one subscriber or ErrNotFound.
@@ -117,6 +232,21 @@ func (s *Store) Subscriber(ctx context.Context, id int64) (newsletter.Subscriber
 		return newsletter.Subscriber{}, fmt.Errorf("redis: subscriber %d: %w", id, err)
 	}
 	return sub, nil
+}
+
+// SubscribersByID reads the subscribers with the given IDs in one pipeline.
+func (s *Store) SubscribersByID(ctx context.Context, ids []int64) (map[int64]newsletter.Subscriber, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	subs, err := s.loadSubscribers(ctx, slices.Compact(ids))
+	if err != nil {
+		return nil, fmt.Errorf("redis: subscribers by ID: %w", err)
+	}
+	out := make(map[int64]newsletter.Subscriber, len(subs))
+	for _, sub := range subs {
+		out[sub.ID] = sub
+	}
+	return out, nil
 }
 
 // SubscriberByIndex returns the subscriber with that blind index or

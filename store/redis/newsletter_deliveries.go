@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,28 +103,41 @@ end
 return out
 `)
 
-// finishScript records a delivery's outcome. KEYS: deliveries, ready,
-// waiting, counts. ARGV: ID, new record, new state, "ready", "waiting" or
-// "" for where it goes, its score in waiting. Returns 0 when the delivery is
-// absent.
+// finishScript records deliveries' outcomes, in order. KEYS: deliveries,
+// ready, waiting, counts. ARGV: five values per delivery: ID, new record, new
+// state, where it goes ("ready", "waiting" or ""), its score in waiting.
+// Returns the IDs of the deliveries that are absent.
 var finishScript = goredis.NewScript(luaRecord + `
-local r = redis.call('HGET', KEYS[1], ARGV[1])
-if not r then return 0 end
-local old = stateof(r)
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if old ~= ARGV[3] then
-  redis.call('HINCRBY', KEYS[4], old, -1)
-  redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+local absent, delta = {}, {pending = 0, sent = 0, failed = 0, skipped = 0}
+for at = 1, #ARGV, 5 do
+  local id, new, where = ARGV[at], ARGV[at + 2], ARGV[at + 3]
+  local r = redis.call('HGET', KEYS[1], id)
+  if not r then
+    absent[#absent + 1] = id
+  else
+    local old = stateof(r)
+    redis.call('HSET', KEYS[1], id, ARGV[at + 1])
+    if old ~= new then
+      delta[old] = delta[old] - 1
+      delta[new] = delta[new] + 1
+    end
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    if where == 'ready' then
+      redis.call('ZADD', KEYS[2], id, id)
+    elseif where == 'waiting' then
+      redis.call('ZADD', KEYS[3], ARGV[at + 4], id)
+    end
+  end
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-if ARGV[4] == 'ready' then
-  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
-elseif ARGV[4] == 'waiting' then
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+for _, st in ipairs({'pending', 'sent', 'failed', 'skipped'}) do
+  if delta[st] ~= 0 then redis.call('HINCRBY', KEYS[4], st, delta[st]) end
 end
-return 1
+return absent
 `)
+
+// finishChunk is how many deliveries one finishScript call records.
+const finishChunk = 1000
 
 // removeDeliveriesScript deletes the delivery records of some subscribers.
 // KEYS: deliveries, ready, waiting, counts. ARGV: IDs.
@@ -215,33 +229,52 @@ func (s *Store) ClaimDeliveries(ctx context.Context, week, owner string, n int, 
 	return out, nil
 }
 
-// FinishDelivery records the outcome of a claimed delivery and clears its
-// owner; a delivery left pending becomes claimable again at NotBefore.
-func (s *Store) FinishDelivery(ctx context.Context, d newsletter.Delivery) error {
-	fail := func(err error) error {
-		return fmt.Errorf("redis: finish delivery of %q to %d: %w", d.Week, d.SubscriberID, err)
+// FinishDeliveries records the outcomes of claimed deliveries and clears
+// their owners; a delivery left pending becomes claimable again at NotBefore.
+// One script per week (per finishChunk deliveries) writes them; absent ones
+// are named in an error wrapping ErrNotFound once the rest are written.
+func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) error {
+	var weeks []string // in order of first appearance
+	byWeek := map[string][]any{}
+	for _, d := range ds {
+		if !validDeliveryState(d.State) {
+			return fmt.Errorf("redis: finish delivery of %q to %d: unknown delivery state %q", d.Week, d.SubscriberID, d.State)
+		}
+		if d.Attempts < 0 {
+			return fmt.Errorf("redis: finish delivery of %q to %d: negative attempts %d", d.Week, d.SubscriberID, d.Attempts)
+		}
+		d.Owner = ""
+		where, score := "", int64(0)
+		if d.State == newsletter.DeliveryPending {
+			where = "ready"
+			if !d.NotBefore.IsZero() {
+				where, score = "waiting", d.NotBefore.UnixMilli()
+			}
+		}
+		if _, ok := byWeek[d.Week]; !ok {
+			weeks = append(weeks, d.Week)
+		}
+		byWeek[d.Week] = append(byWeek[d.Week], d.SubscriberID, packDelivery(d), string(d.State), where, score)
 	}
-	if !validDeliveryState(d.State) {
-		return fail(fmt.Errorf("unknown delivery state %q", d.State))
-	}
-	if d.Attempts < 0 {
-		return fail(fmt.Errorf("negative attempts %d", d.Attempts))
-	}
-	d.Owner = ""
-	where, score := "", int64(0)
-	if d.State == newsletter.DeliveryPending {
-		where = "ready"
-		if !d.NotBefore.IsZero() {
-			where, score = "waiting", d.NotBefore.UnixMilli()
+	var absent []string
+	for _, week := range weeks {
+		for args := range slices.Chunk(byWeek[week], 5*finishChunk) {
+			ids, err := finishScript.Run(ctx, s.c, s.deliveryKeys(week), args...).StringSlice()
+			if err != nil {
+				return fmt.Errorf("redis: finish deliveries of %q: %w", week, err)
+			}
+			for _, id := range ids {
+				absent = append(absent, fmt.Sprintf("%s/%s", week, id))
+			}
 		}
 	}
-	n, err := finishScript.Run(ctx, s.c, s.deliveryKeys(d.Week),
-		d.SubscriberID, packDelivery(d), string(d.State), where, score).Int()
-	if err == nil && n == 0 {
-		err = newsletter.ErrNotFound
-	}
-	if err != nil {
-		return fail(err)
+	if len(absent) > 0 {
+		const most = 10
+		names := strings.Join(absent[:min(len(absent), most)], ", ")
+		if len(absent) > most {
+			names += fmt.Sprintf(" and %d more", len(absent)-most)
+		}
+		return fmt.Errorf("redis: finish deliveries: %s: %w", names, newsletter.ErrNotFound)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,7 +152,7 @@ func TestDeliveryRecordSeparators(t *testing.T) {
 		now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 		retry := newsletter.Delivery{Week: week, SubscriberID: 1, State: newsletter.DeliveryPending,
 			Attempts: 12, LastError: "451 |4|| try | later|", NotBefore: now.Add(time.Nanosecond)}
-		if err := s.FinishDelivery(t.Context(), retry); err != nil {
+		if err := s.FinishDeliveries(t.Context(), []newsletter.Delivery{retry}); err != nil {
 			t.Fatal(err)
 		}
 		if ds, err := s.ClaimDeliveries(t.Context(), week, "o", 5, now, time.Minute); err != nil || len(ds) != 0 {
@@ -275,6 +276,46 @@ func TestPendingIndexFollowsStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	pendingIs("after DeleteSubscriber")
+}
+
+// A resent add script (its reply lost) reports the subscribers it stored
+// the first time as created, under the IDs chosen for them, and stores
+// nothing twice; a subscriber without a chosen ID gets one from the script.
+func TestAddScriptResent(t *testing.T) {
+	onBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		created := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+		subs := []newsletter.Subscriber{
+			{ID: 41, Index: "a", Status: newsletter.Pending, CreatedAt: created, Sealed: []byte{0, 1}},
+			{ID: 42, Index: "b", Status: newsletter.Confirmed, CreatedAt: created},
+			{ID: 0, Index: "c", Status: newsletter.Confirmed, CreatedAt: created},
+		}
+		for try := range 2 {
+			res, err := s.runAddScript(ctx, subs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprint(res)
+			want := "[[1 41] [1 42] [1 1]]"
+			if try == 1 { // c's ID was taken inside the script: it cannot tell
+				want = "[[1 41] [1 42] [0 1 [index c created_at"
+			}
+			if !strings.HasPrefix(got, want) {
+				t.Errorf("try %d: script = %s, want %s…", try, got, want)
+			}
+		}
+		c, err := s.CountSubscribers(ctx)
+		if err != nil || c[newsletter.Pending] != 1 || c[newsletter.Confirmed] != 2 {
+			t.Errorf("CountSubscribers = %v, %v; want 1 pending, 2 confirmed", c, err)
+		}
+		if n, err := s.c.ZCard(ctx, s.k.subPending()).Result(); err != nil || n != 1 {
+			t.Errorf("pending index holds %d, %v; want 1", n, err)
+		}
+		got, err := s.SubscriberByIndex(ctx, "a")
+		if err != nil || got.ID != 41 || !got.CreatedAt.Equal(created) || string(got.Sealed) != "\x00\x01" {
+			t.Errorf("SubscriberByIndex(a) = %+v, %v", got, err)
+		}
+	})
 }
 
 // A week holding braces still keeps its four delivery keys in one slot.

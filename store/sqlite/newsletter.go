@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -16,52 +17,95 @@ const subscriberColumns = `id, blind_index, sealed, status, created_at, confirme
 	unsubscribed_at, confirm_mail_at, consent_at, consent_page, consent_ip, hard_failures`
 
 // AddSubscriber stores sub unless a subscriber has its Index, in which case
-// that one is returned with created false. A zero CreatedAt becomes now. One
-// IMMEDIATE transaction, so concurrent sign-ups of one address create one row.
+// that one is returned with created false: AddSubscribers with one element.
 func (s *Store) AddSubscriber(ctx context.Context, sub newsletter.Subscriber) (newsletter.Subscriber, bool, error) {
-	if sub.Index == "" {
-		return newsletter.Subscriber{}, false, errors.New("sqlite: add subscriber: empty blind index")
+	res, err := s.AddSubscribers(ctx, []newsletter.Subscriber{sub})
+	if err != nil {
+		return newsletter.Subscriber{}, false, err
 	}
-	if !sub.Status.Valid() {
-		return newsletter.Subscriber{}, false, fmt.Errorf("sqlite: add subscriber: invalid status %q", sub.Status)
+	return res[0].Subscriber, res[0].Created, nil
+}
+
+// AddSubscribers stores each of subs unless a subscriber has its Index, in
+// one IMMEDIATE transaction, so concurrent sign-ups of one address create one
+// row. A zero CreatedAt becomes now. The insert yields to an existing Index
+// (ON CONFLICT DO NOTHING) and the holder is read instead. A new row is not
+// read back: RETURNING would make an import three times slower.
+func (s *Store) AddSubscribers(ctx context.Context, subs []newsletter.Subscriber) ([]newsletter.AddedSubscriber, error) {
+	now := time.Now()
+	for i, sub := range subs {
+		if sub.Index == "" {
+			return nil, fmt.Errorf("sqlite: add subscriber %d of %d: empty blind index", i+1, len(subs))
+		}
+		if !sub.Status.Valid() {
+			return nil, fmt.Errorf("sqlite: add subscriber %d of %d: invalid status %q", i+1, len(subs), sub.Status)
+		}
 	}
-	if sub.CreatedAt.IsZero() {
-		sub.CreatedAt = time.Now()
+	if len(subs) == 0 {
+		return nil, nil
 	}
-	var out newsletter.Subscriber
-	created := false
+	var out []newsletter.AddedSubscriber
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanSubscriber(tx.QueryRowContext(ctx,
-			`SELECT `+subscriberColumns+` FROM subscribers WHERE blind_index = ?`, sub.Index))
-		if err == nil {
-			out = old
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO subscribers (blind_index, sealed, status,
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO subscribers (blind_index, sealed, status,
 			created_at, confirmed_at, unsubscribed_at, confirm_mail_at, consent_at, consent_page,
-			consent_ip, hard_failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sub.Index, sealedBytes(sub.Sealed), string(sub.Status), formatTime(sub.CreatedAt),
-			formatTime(sub.ConfirmedAt), formatTime(sub.UnsubscribedAt), formatTime(sub.ConfirmMailAt),
-			formatTime(sub.ConsentAt), sub.ConsentPage, sub.ConsentIP, sub.HardFailures)
+			consent_ip, hard_failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (blind_index) DO NOTHING`)
 		if err != nil {
 			return err
 		}
-		id, err := res.LastInsertId()
+		defer insert.Close()
+		find, err := tx.PrepareContext(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE blind_index = ?`)
 		if err != nil {
 			return err
 		}
-		out, err = scanSubscriber(tx.QueryRowContext(ctx,
-			`SELECT `+subscriberColumns+` FROM subscribers WHERE id = ?`, id))
-		created = err == nil
-		return err
+		defer find.Close()
+		out = make([]newsletter.AddedSubscriber, len(subs))
+		first := make(map[string]int, len(subs)) // Index → its first element
+		for i, sub := range subs {
+			if j, ok := first[sub.Index]; ok {
+				out[i].Subscriber = out[j].Subscriber
+				continue
+			}
+			first[sub.Index] = i
+			if sub.CreatedAt.IsZero() {
+				sub.CreatedAt = now
+			}
+			res, err := insert.ExecContext(ctx,
+				sub.Index, sealedBytes(sub.Sealed), string(sub.Status), formatTime(sub.CreatedAt),
+				formatTime(sub.ConfirmedAt), formatTime(sub.UnsubscribedAt), formatTime(sub.ConfirmMailAt),
+				formatTime(sub.ConsentAt), sub.ConsentPage, sub.ConsentIP, sub.HardFailures)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				if sub.ID, err = res.LastInsertId(); err != nil {
+					return err
+				}
+				out[i] = newsletter.AddedSubscriber{Subscriber: subscriberAsStored(sub), Created: true}
+				continue
+			}
+			if out[i].Subscriber, err = scanSubscriber(find.QueryRowContext(ctx, sub.Index)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return newsletter.Subscriber{}, false, fmt.Errorf("sqlite: add subscriber: %w", err)
+		return nil, fmt.Errorf("sqlite: add subscribers: %w", err)
 	}
-	return out, created, nil
+	return out, nil
+}
+
+// subscriberAsStored is a just-inserted subscriber as a read would return it:
+// times in UTC, an empty address as an empty slice.
+func subscriberAsStored(sub newsletter.Subscriber) newsletter.Subscriber {
+	for _, t := range []*time.Time{&sub.CreatedAt, &sub.ConfirmedAt, &sub.UnsubscribedAt, &sub.ConfirmMailAt, &sub.ConsentAt} {
+		*t = t.UTC()
+	}
+	sub.Sealed = sealedBytes(sub.Sealed)
+	return sub
 }
 
 // sealedBytes keeps a nil address from being stored as NULL.
@@ -83,6 +127,33 @@ func (s *Store) Subscriber(ctx context.Context, id int64) (newsletter.Subscriber
 		return newsletter.Subscriber{}, fmt.Errorf("sqlite: subscriber %d: %w", id, err)
 	}
 	return sub, nil
+}
+
+// SubscribersByID reads the subscribers with the given IDs in one query, the
+// IDs passed as one JSON array.
+func (s *Store) SubscribersByID(ctx context.Context, ids []int64) (map[int64]newsletter.Subscriber, error) {
+	out := make(map[int64]newsletter.Subscriber, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, _ := json.Marshal(ids) // []int64 always marshals
+	rows, err := s.read.QueryContext(ctx, `SELECT `+subscriberColumns+` FROM subscribers
+		WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: subscribers by ID: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: subscribers by ID: %w", err)
+		}
+		out[sub.ID] = sub
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: subscribers by ID: %w", err)
+	}
+	return out, nil
 }
 
 // SubscriberByIndex returns the subscriber with the given blind index or

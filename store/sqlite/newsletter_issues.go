@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tidings/tidings/newsletter"
@@ -210,25 +211,68 @@ func (s *Store) ClaimDeliveries(ctx context.Context, week, owner string, n int, 
 	return out, nil
 }
 
-// FinishDelivery records the outcome of a claimed delivery and clears its
-// owner.
-func (s *Store) FinishDelivery(ctx context.Context, d newsletter.Delivery) error {
-	switch d.State {
-	case newsletter.DeliveryPending, newsletter.DeliverySent, newsletter.DeliveryFailed, newsletter.DeliverySkipped:
-	default:
-		return fmt.Errorf("sqlite: finish delivery %s/%d: invalid state %q", d.Week, d.SubscriberID, d.State)
+// FinishDeliveries records the outcomes of claimed deliveries and clears
+// their owners, in one transaction: one commit for the lot is what makes a
+// send fast. Absent ones are listed in an error wrapping ErrNotFound after
+// the present ones are committed.
+func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) error {
+	for _, d := range ds {
+		switch d.State {
+		case newsletter.DeliveryPending, newsletter.DeliverySent, newsletter.DeliveryFailed, newsletter.DeliverySkipped:
+		default:
+			return fmt.Errorf("sqlite: finish delivery %s/%d: invalid state %q", d.Week, d.SubscriberID, d.State)
+		}
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = ?,
-		last_error = ?, not_before = ?, owner = '', sent_at = ? WHERE week = ? AND subscriber_id = ?`,
-		string(d.State), d.Attempts, d.LastError, formatTime(d.NotBefore), formatTime(d.SentAt),
-		d.Week, d.SubscriberID)
-	if err == nil {
-		err = oneNewsletterRow(res)
+	if len(ds) == 0 {
+		return nil
 	}
+	var absent []newsletter.Delivery
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = ?, attempts = ?,
+			last_error = ?, not_before = ?, owner = '', sent_at = ? WHERE week = ? AND subscriber_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		absent = absent[:0]
+		for _, d := range ds {
+			res, err := stmt.ExecContext(ctx, string(d.State), d.Attempts, d.LastError,
+				formatTime(d.NotBefore), formatTime(d.SentAt), d.Week, d.SubscriberID)
+			if err == nil {
+				err = oneNewsletterRow(res)
+			}
+			if errors.Is(err, newsletter.ErrNotFound) {
+				absent = append(absent, d)
+			} else if err != nil {
+				return fmt.Errorf("%s/%d: %w", d.Week, d.SubscriberID, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("sqlite: finish delivery %s/%d: %w", d.Week, d.SubscriberID, err)
+		return fmt.Errorf("sqlite: finish deliveries: %w", err)
+	}
+	if len(absent) > 0 {
+		return fmt.Errorf("sqlite: finish deliveries: %s: %w", namedDeliveries(absent), newsletter.ErrNotFound)
 	}
 	return nil
+}
+
+// namedDeliveries names deliveries in an error message, the first few of
+// them.
+func namedDeliveries(ds []newsletter.Delivery) string {
+	const most = 10
+	var b strings.Builder
+	for i, d := range ds[:min(len(ds), most)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s/%d", d.Week, d.SubscriberID)
+	}
+	if len(ds) > most {
+		fmt.Fprintf(&b, " and %d more", len(ds)-most)
+	}
+	return b.String()
 }
 
 // Delivery returns one delivery record or ErrNotFound.

@@ -32,8 +32,10 @@ import (
 //     Claiming or counting a week with no deliveries gives none, no error.
 //   - A lease ends at exactly now+lease: at that instant the delivery is
 //     claimable again, by anyone.
-//   - FinishDelivery does not check who holds the claim; it refuses an
-//     invalid State.
+//   - AddSubscribers and FinishDeliveries with an empty slice do nothing and
+//     return no error; SubscribersByID returns an empty map.
+//   - FinishDeliveries does not check who holds the claim; it refuses a
+//     batch holding an invalid State, writing none of it.
 //   - AcquireLease refuses an empty name or owner.
 func TestNewsletter(t *testing.T, open func(t *testing.T) newsletter.Store) {
 	tests := []struct {
@@ -44,6 +46,12 @@ func TestNewsletter(t *testing.T, open func(t *testing.T) newsletter.Store) {
 		{"AddSubscriberDuplicate", testAddSubscriberDuplicate},
 		{"AddSubscriberRace", testAddSubscriberRace},
 		{"AddSubscriberBadInput", testAddSubscriberBadInput},
+		{"AddSubscribers", testAddSubscribers},
+		{"AddSubscribersDuplicates", testAddSubscribersDuplicates},
+		{"AddSubscribersChunks", testAddSubscribersChunks},
+		{"AddSubscribersRace", testAddSubscribersRace},
+		{"AddSubscribersBadInput", testAddSubscribersBadInput},
+		{"SubscribersByID", testSubscribersByID},
 		{"SubscriberNotFound", testSubscriberNotFound},
 		{"SubscriberRoundTrip", testSubscriberRoundTrip},
 		{"UpdateSubscriberKeepsIndex", testUpdateSubscriberKeepsIndex},
@@ -64,9 +72,13 @@ func TestNewsletter(t *testing.T, open func(t *testing.T) newsletter.Store) {
 		{"ClaimOrderAndLimit", testClaimOrder},
 		{"ClaimLeaseBoundary", testClaimLeaseBoundary},
 		{"ClaimBadInput", testClaimBadInput},
-		{"FinishDeliveryBadInput", testFinishDeliveryBadInput},
+		{"FinishDeliveriesBadInput", testFinishDeliveriesBadInput},
+		{"FinishDeliveriesOutcomes", testFinishDeliveriesOutcomes},
+		{"FinishDeliveriesAbsent", testFinishDeliveriesAbsent},
+		{"FinishDeliveriesWeeks", testFinishDeliveriesWeeks},
 		{"DeliveriesPerWeek", testDeliveriesPerWeek},
 		{"ClaimRace", testClaimRace},
+		{"FinishDeliveriesRace", testFinishDeliveriesRace},
 		{"LeaseExclusive", testLeaseExclusive},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"LeaseRenewal", testLeaseRenewal},

@@ -126,15 +126,17 @@ func testPlanDeliveriesUnknownWeek(t *testing.T, s newsletter.Store) {
 		t.Errorf("ClaimDeliveries for a week with no issue = %v, %v; want none", deliveryIDs(ds), err)
 	}
 	missing := newsletter.Delivery{Week: "2026-W10", SubscriberID: sub.ID, State: newsletter.DeliverySent}
-	if err := s.FinishDelivery(ctx, missing); !errors.Is(err, newsletter.ErrNotFound) {
-		t.Errorf("FinishDelivery(missing): err = %v, want ErrNotFound", err)
+	if err := s.FinishDeliveries(ctx, []newsletter.Delivery{missing}); !errors.Is(err, newsletter.ErrNotFound) {
+		t.Errorf("FinishDeliveries(missing): err = %v, want ErrNotFound", err)
 	}
+	countsAre(t, s, "2026-W10", newsletter.DeliveryCounts{})
 }
 
-func finish(t *testing.T, s newsletter.Store, d newsletter.Delivery) {
+// finish records ds in one FinishDeliveries call.
+func finish(t *testing.T, s newsletter.Store, ds ...newsletter.Delivery) {
 	t.Helper()
-	if err := s.FinishDelivery(t.Context(), d); err != nil {
-		t.Fatalf("FinishDelivery(%+v): %v", d, err)
+	if err := s.FinishDeliveries(t.Context(), ds); err != nil {
+		t.Fatalf("FinishDeliveries(%+v): %v", ds, err)
 	}
 }
 
@@ -228,7 +230,7 @@ func testClaimLeaseBoundary(t *testing.T, s newsletter.Store) {
 	claimIs(t, s, week, "p3", 5, t0.Add(lease), a)
 	deliveryIs(t, s, newsletter.Delivery{Week: week, SubscriberID: a, State: newsletter.DeliveryPending,
 		Owner: "p3", NotBefore: t0.Add(2 * lease)})
-	// p1's late report still lands: FinishDelivery does not check the owner.
+	// p1's late report still lands: FinishDeliveries does not check the owner.
 	finish(t, s, newsletter.Delivery{Week: week, SubscriberID: a, State: newsletter.DeliverySent, Attempts: 1,
 		Owner: "p1", SentAt: t0})
 	deliveryIs(t, s, newsletter.Delivery{Week: week, SubscriberID: a, State: newsletter.DeliverySent,
@@ -252,20 +254,30 @@ func testClaimBadInput(t *testing.T, s newsletter.Store) {
 	deliveryIs(t, s, newsletter.Delivery{Week: week, SubscriberID: sub.ID, State: newsletter.DeliveryPending})
 }
 
-func testFinishDeliveryBadInput(t *testing.T, s newsletter.Store) {
+// testFinishDeliveriesBadInput: an invalid State anywhere in a batch refuses
+// the whole batch; the valid ones beside it are not written either.
+func testFinishDeliveriesBadInput(t *testing.T, s newsletter.Store) {
 	const week = "2026-W10"
 	mustSaveIssue(t, s, newIssue(week))
-	sub := mustAddSubscriber(t, s, newSubscriber(1))
-	mustPlan(t, s, week, 1, sub.ID)
-	claimIs(t, s, week, "p1", 1, base, sub.ID)
+	subs := addSubscribers(t, s, 0, 2)
+	a, b := subs[0].ID, subs[1].ID
+	mustPlan(t, s, week, 2, a, b)
+	claimIs(t, s, week, "p1", 2, base, a, b)
 	for _, st := range []newsletter.DeliveryState{"", "delivered"} {
-		bad := newsletter.Delivery{Week: week, SubscriberID: sub.ID, State: st, Attempts: 1}
-		if err := s.FinishDelivery(t.Context(), bad); err == nil {
-			t.Errorf("FinishDelivery with State %q succeeded", st)
+		good := newsletter.Delivery{Week: week, SubscriberID: a, State: newsletter.DeliverySent, Attempts: 1, SentAt: base}
+		bad := newsletter.Delivery{Week: week, SubscriberID: b, State: st, Attempts: 1}
+		if err := s.FinishDeliveries(t.Context(), []newsletter.Delivery{good, bad}); err == nil {
+			t.Errorf("FinishDeliveries with State %q succeeded", st)
 		}
 	}
-	deliveryIs(t, s, newsletter.Delivery{Week: week, SubscriberID: sub.ID, State: newsletter.DeliveryPending,
-		Owner: "p1", NotBefore: base.Add(lease)})
+	for _, id := range []int64{a, b} {
+		deliveryIs(t, s, newsletter.Delivery{Week: week, SubscriberID: id, State: newsletter.DeliveryPending,
+			Owner: "p1", NotBefore: base.Add(lease)})
+	}
+	countsAre(t, s, week, newsletter.DeliveryCounts{Pending: 2})
+	if err := s.FinishDeliveries(t.Context(), nil); err != nil {
+		t.Errorf("FinishDeliveries(nil): %v", err)
+	}
 }
 
 // testDeliveriesPerWeek: each week's deliveries are its own.

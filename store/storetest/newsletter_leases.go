@@ -11,7 +11,8 @@ import (
 )
 
 // testClaimRace: four processes share a send of 500 deliveries, claiming ten
-// at a time and reporting each as sent. Every delivery is claimed exactly once.
+// at a time and reporting each batch as sent in one FinishDeliveries call.
+// Every delivery is claimed exactly once, and all end up sent.
 func testClaimRace(t *testing.T, s newsletter.Store) {
 	const (
 		week    = "2026-W10"
@@ -53,12 +54,12 @@ func testClaimRace(t *testing.T, s newsletter.Store) {
 					claimedBy[d.SubscriberID] = owner
 				}
 				mu.Unlock()
-				for _, d := range ds {
-					d.State, d.Attempts, d.SentAt = newsletter.DeliverySent, 1, base
-					if err := s.FinishDelivery(t.Context(), d); err != nil {
-						t.Errorf("%s: FinishDelivery: %v", owner, err)
-						return
-					}
+				for i := range ds {
+					ds[i].State, ds[i].Attempts, ds[i].SentAt = newsletter.DeliverySent, 1, base
+				}
+				if err := s.FinishDeliveries(t.Context(), ds); err != nil {
+					t.Errorf("%s: FinishDeliveries: %v", owner, err)
+					return
 				}
 			}
 		})
