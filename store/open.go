@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
 	"github.com/tidings/tidings/store/redis"
@@ -19,6 +20,7 @@ import (
 type Store interface {
 	feeds.Store
 	newsletter.Store
+	comments.Store
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
