@@ -36,6 +36,11 @@ type Config struct {
 	Week            string
 	DryRun          bool
 	Out             string
+
+	// Comments.
+	Moderator       string
+	ModerationWords string
+	BlockWords      string
 }
 
 // commonFlags registers the settings every command shares.
@@ -51,6 +56,9 @@ func commonFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.From, "from", "", "sender of every mail, e.g. \"Tidings <news@example.org>\"; default: newsletter@ the --base-url host")
 	fs.IntVar(&c.SMTPConnections, "smtp-connections", 4, "SMTP connections used at once by a send")
 	fs.Float64Var(&c.SMTPRate, "smtp-rate", 20, "messages per second at most (0: no limit)")
+	fs.StringVar(&c.Moderator, "moderator", "", "address mailed about each comment held for moderation (empty: none)")
+	fs.StringVar(&c.ModerationWords, "moderation-words", "", "comma-separated words or phrases that hold a comment for moderation")
+	fs.StringVar(&c.BlockWords, "block-words", "", "comma-separated words or phrases that mark a comment as spam")
 	fs.DurationVar(&c.DigestLease, "digest-lease", 2*time.Minute, "how long a sender's claim on a batch of deliveries lasts; after a crash, its batch is sent by the next run once this has passed")
 }
 

@@ -161,6 +161,7 @@ func commands() []*command {
 		{name: "feeds", summary: "manage sources", sub: feedsCommands()},
 		{name: "digest", summary: "preview or send the weekly digest", sub: digestCommands()},
 		{name: "subscribers", summary: "manage newsletter subscribers", sub: subscribersCommands()},
+		{name: "comments", summary: "moderate comments", sub: commentsCommands()},
 		{name: "version", summary: "print the version", run: func(_ context.Context, a *app, _ []string) error {
 			fmt.Fprintln(a.stdout, "tidings", versionString())
 			return nil
