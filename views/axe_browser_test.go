@@ -7,9 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/tidings/tidings/comments"
 )
 
 // axeViolation is one failed axe-core rule with the elements it failed on.
@@ -41,10 +44,15 @@ func TestAccessibility(t *testing.T) {
 		t.Fatalf("reading axe-core: %v", err)
 	}
 	n := newNewsroom(t)
+	// A discussion: a comment and a reply under the WhatsApp story.
+	top := approvedComment(t, n, 0, "Ada", "https://ada.example.org", "Metadata is data.\n\nSee https://eff.example/x")
+	approvedComment(t, n, top, "Grace", "", "Agreed.")
 	tab := browser(t, n.ts.URL)
+	story := "/stories/" + strconv.FormatInt(n.ids["whatsapp"], 10)
 	pages := map[string]string{
 		"home":   "/",
-		"story":  "/stories/" + strconv.FormatInt(n.ids["whatsapp"], 10),
+		"story":  story,
+		"reply":  story + "?replyto=" + strconv.FormatInt(top, 10),
 		"topic":  "/topics/messaging",
 		"404":    "/stories/999999",
 		"search": "/search?q=whatsapp",
@@ -66,7 +74,7 @@ func TestAccessibility(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"home", "story", "topic", "404", "search"} {
+		for _, name := range []string{"home", "story", "reply", "topic", "404", "search"} {
 			t.Run(name+"/"+scheme, func(t *testing.T) {
 				for _, v := range axePage(t, tab, axeJS, n.ts.URL+pages[name], "") {
 					msg := describe(v)
@@ -79,6 +87,23 @@ func TestAccessibility(t *testing.T) {
 			})
 		}
 	}
+}
+
+// approvedComment adds an approved comment (a reply to parent, if not 0)
+// to the newsroom's WhatsApp story through the service.
+func approvedComment(t *testing.T, n *newsroom, parent int64, author, website, body string) int64 {
+	t.Helper()
+	c, err := n.comments.Submit(context.Background(), comments.Submission{
+		StoryID: n.ids["whatsapp"], ParentID: parent, Author: author, Email: strings.ToLower(author) + "@example.org",
+		Website: website, Body: body, FormTime: time.Now().Add(-time.Minute), IP: "192.0.2." + strconv.Itoa(len(author)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.comments.Approve(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
 }
 
 // axePage opens url, runs the script before (if any), injects axe-core and

@@ -1,13 +1,10 @@
 package views
 
 import (
-	"bytes"
-	"compress/gzip"
 	"container/list"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,14 +32,23 @@ type rendered struct {
 	// canonical, when set, is the only path the page is served at; any other
 	// path for the same key is redirected there (a story's slug URL).
 	canonical string
+	// comments lists the comments a story page shows, so that a returning
+	// author whose comment was approved elsewhere is not shown a stale page.
+	comments []int64
 }
 
 // cachedPage is a rendered page with everything needed to answer for it
 // without the store: both encodings, validators and freshness.
 type cachedPage struct {
 	rendered
-	key      string
-	gz       []byte
+	key string
+	gz  []byte // the whole gzip member, for a page without slots
+	// parts is the body split at each slot (see slot.go): one part when
+	// the page has none. segs are their DEFLATE segments and crc0 the
+	// CRC-32 of the first part, for a page with slots.
+	parts    [][]byte
+	segs     [][]byte
+	crc0     uint32
 	etag     string    // strong validator of body, quoted
 	modified time.Time // when a body with this etag was first rendered
 	at       time.Time // when it was rendered
@@ -50,7 +56,13 @@ type cachedPage struct {
 }
 
 func (p *cachedPage) size() int {
-	return len(p.key) + len(p.body) + len(p.gz) + len(p.contentType) + len(p.canonical) + 200
+	n := len(p.key) + len(p.body) + len(p.gz) + len(p.contentType) + len(p.canonical) + 8*len(p.comments) + 200
+	if p.slotted() {
+		for i := range p.parts {
+			n += len(p.parts[i]) + len(p.segs[i]) + 48
+		}
+	}
+	return n
 }
 
 // pageCache is a least-recently-used cache of rendered pages, bounded by
@@ -149,17 +161,13 @@ func (c *pageCache) load(ctx context.Context, key string, render func(context.Co
 // panicked.
 var errRenderPanicked = echo.NewHTTPError(http.StatusInternalServerError, "rendering failed")
 
-// finish computes a rendered page's validators and gzipped copy.
+// finish computes a rendered page's validators and gzipped copy, or its
+// parts and segments when it has slots.
 func (c *pageCache) finish(key string, r rendered, gen uint64) *cachedPage {
-	sum := sha256.Sum256(r.body)
-	p := &cachedPage{rendered: r, key: key, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, gen: gen}
+	p := &cachedPage{rendered: r, key: key, gen: gen}
+	p.splitSlots()
 	p.at = c.now()
 	p.modified = p.at.Truncate(time.Second)
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
-	_, _ = zw.Write(r.body)                                  // a bytes.Buffer does not fail
-	_ = zw.Close()
-	p.gz = buf.Bytes()
 	return p
 }
 
@@ -190,6 +198,24 @@ func (c *pageCache) store(p *cachedPage) {
 	}
 }
 
+// lacks reports whether the page cached for key, fresh or stale, lacks one
+// of the comments ids; false when no page is cached for key.
+func (c *pageCache) lacks(key string, ids []int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[key]
+	if !ok {
+		return false
+	}
+	shown := el.Value.(*cachedPage).comments
+	for _, id := range ids {
+		if !slices.Contains(shown, id) {
+			return true
+		}
+	}
+	return false
+}
+
 // len reports how many pages are cached and their size in bytes.
 func (c *pageCache) len() (pages, size int) {
 	c.mu.Lock()
@@ -205,11 +231,12 @@ func (s *Server) cached(c echo.Context, key string, render func(context.Context)
 	if err != nil {
 		return err
 	}
-	return servePage(c, p)
+	return servePage(c, p, s.forms.value)
 }
 
-// servePage writes p, or a redirect to its canonical path, or a 304.
-func servePage(c echo.Context, p *cachedPage) error {
+// servePage writes p, or a redirect to its canonical path, or a 304. slot
+// gives the value of p's slots, if it has any.
+func servePage(c echo.Context, p *cachedPage, slot func() []byte) error {
 	req := c.Request()
 	if p.canonical != "" && req.URL.EscapedPath() != p.canonical {
 		return c.Redirect(http.StatusMovedPermanently, p.canonical)
@@ -227,6 +254,9 @@ func servePage(c echo.Context, p *cachedPage) error {
 	h.Set(echo.HeaderLastModified, p.modified.UTC().Format(http.TimeFormat))
 	if notModified(req, p) {
 		return c.NoContent(http.StatusNotModified)
+	}
+	if p.slotted() {
+		return writeSlotted(c, p, gz, slot())
 	}
 	body := p.body
 	if gz {

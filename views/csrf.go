@@ -95,6 +95,8 @@ var guardExempt = map[string]bool{
 	// no form token and no browser headers; the signed token in the URL is
 	// the proof. The confirm button of GET /unsubscribe posts here too.
 	http.MethodPost + " /unsubscribe": true,
+	// The same for the link that stops reply notifications.
+	http.MethodPost + " /comments/stop": true,
 }
 
 // guardRoutes records which registered routes formGuard protects; it runs

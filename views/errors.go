@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
 )
@@ -17,7 +18,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &he):
 		return he.Code
-	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, newsletter.ErrNotFound):
+	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, newsletter.ErrNotFound), errors.Is(err, comments.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, newsletter.ErrBadToken), errors.Is(err, newsletter.ErrTokenExpired):
 		return http.StatusBadRequest

@@ -1,6 +1,7 @@
 package views_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"io"
@@ -11,7 +12,10 @@ import (
 
 	"net/http/httptest"
 
+	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/feeds"
+	tmail "github.com/tidings/tidings/mail"
+	"github.com/tidings/tidings/secrets"
 	"github.com/tidings/tidings/store/sqlite"
 	"github.com/tidings/tidings/views"
 )
@@ -23,6 +27,10 @@ type newsroom struct {
 	ts  *httptest.Server
 	srv *views.Server
 	st  feeds.Store
+	// comments is the real comment service, when the store keeps comments;
+	// keys sign its tokens and the site's forms.
+	comments *comments.Service
+	keys     *secrets.Keys
 	// ids names the stories by a short key.
 	ids  map[string]int64
 	srcs map[string]int64
@@ -49,6 +57,19 @@ func newNewsroom(t *testing.T) *newsroom {
 // newNewsroomOn fills an empty store with the newsroom's sources and stories
 // and serves the site over it.
 func newNewsroomOn(t *testing.T, st feeds.Store) *newsroom {
+	t.Helper()
+	n := fillNewsroom(t, st)
+	opts := views.Options{Stories: st, BaseURL: testBase + "/"}
+	if cs, ok := st.(comments.Store); ok {
+		n.keys, n.comments, _ = commentService(t, comments.Options{Store: cs, Stories: st})
+		opts.Forms, opts.Comments = n.keys, n.comments
+	}
+	n.serve(t, opts)
+	return n
+}
+
+// fillNewsroom puts the newsroom's sources and stories in an empty store.
+func fillNewsroom(t *testing.T, st feeds.Store) *newsroom {
 	t.Helper()
 	ctx := context.Background()
 	n := &newsroom{st: st, ids: map[string]int64{}, srcs: map[string]int64{}}
@@ -107,14 +128,42 @@ func newNewsroomOn(t *testing.T, st feeds.Store) *newsroom {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := views.New(views.Options{Stories: st, BaseURL: testBase + "/"})
+	return n
+}
+
+// serve starts the site over the newsroom's store with opts.
+func (n *newsroom) serve(t *testing.T, opts views.Options) {
+	t.Helper()
+	srv, err := views.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.srv = srv
 	n.ts = httptest.NewServer(srv.Handler())
 	t.Cleanup(n.ts.Close)
-	return n
+}
+
+// commentService is the real comment service on o (Store and Stories set),
+// with real keys and mails written to an outbox directory, whose path it
+// returns.
+func commentService(t testing.TB, o comments.Options) (*secrets.Keys, *comments.Service, string) {
+	t.Helper()
+	keys, err := secrets.New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	tr, err := tmail.Open("", outbox, tmail.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	o.Keys, o.Mail, o.BaseURL, o.Moderator = keys, tr, testBase, "moderator@news.example.org"
+	svc, err := comments.NewService(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, svc, outbox
 }
 
 // noRedirects is a client that reports redirects instead of following them.

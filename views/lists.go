@@ -34,6 +34,8 @@ type listPage struct {
 	Empty   string // shown when there are no stories
 	// Newsletter shows the sign-up box (home only).
 	Newsletter bool
+	// CommentsOn shows each story's comment count.
+	CommentsOn bool
 }
 
 // pager links a list page to its neighbours.
@@ -239,12 +241,31 @@ func (s *Server) fillList(ctx context.Context, data *listPage, f feeds.StoryFilt
 			followers[f.ClusterID] = append(followers[f.ClusterID], f)
 		}
 	}
+	counts, err := s.commentCounts(ctx, list)
+	if err != nil {
+		return err
+	}
+	data.CommentsOn = s.opts.Comments != nil
 	for _, st := range list {
 		item := newStoryItem(st, names)
 		item.AlsoCovered = linksTo(followers[st.ID], names)
+		item.Comments = counts[st.ID]
 		data.Stories = append(data.Stories, item)
 	}
 	return nil
+}
+
+// commentCounts counts the approved comments of every story of a list in
+// one call; nothing on a site without comments.
+func (s *Server) commentCounts(ctx context.Context, list []feeds.Story) (map[int64]int, error) {
+	if s.opts.Comments == nil || len(list) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(list))
+	for i, st := range list {
+		ids[i] = st.ID
+	}
+	return s.opts.Comments.CommentCounts(ctx, ids)
 }
 
 func newStoryItem(st feeds.Story, names map[int64]string) storyItem {

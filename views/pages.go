@@ -43,6 +43,7 @@ func parsePages() (*pages, error) {
 	funcs := template.FuncMap{
 		"date":      func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 		"isoDate":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"dateTime":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 MST") },
 		"stylePath": func() string { return stylePath },
 		"topics":    func() []string { return feeds.TopicTags() },
 		// csrfToken is bound to the server by pages.bind.
@@ -106,19 +107,25 @@ func (s *Server) render(c echo.Context, code int, name string, data any) error {
 	if err != nil {
 		return err
 	}
+	return s.writeRendered(c, code, r)
+}
+
+// writeRendered writes a page rendered outside the cache, gzipped when the
+// client accepts it.
+func (s *Server) writeRendered(c echo.Context, code int, r rendered) error {
 	h := c.Response().Header()
 	if !strings.Contains(h.Get(echo.HeaderVary), echo.HeaderAcceptEncoding) {
 		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 	}
 	if !acceptsGzip(c.Request().Header.Get(echo.HeaderAcceptEncoding)) {
-		return c.HTMLBlob(code, r.body)
+		return c.Blob(code, r.contentType, r.body)
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	_, _ = zw.Write(r.body) // a bytes.Buffer does not fail
 	_ = zw.Close()
 	h.Set(echo.HeaderContentEncoding, "gzip")
-	return c.Blob(code, echo.MIMETextHTMLCharsetUTF8, buf.Bytes())
+	return c.Blob(code, r.contentType, buf.Bytes())
 }
 
 // html renders a page for the cache.

@@ -54,7 +54,26 @@ func (s *Server) routes() {
 	e.Match(get, "/unsubscribe", s.unsubscribePage)
 	e.POST("/unsubscribe", s.unsubscribe) // also RFC 8058 one-click
 
+	// Comments: the feed of each story's discussion (cached; 404 on a site
+	// without comments), the form under each story, and the link in reply
+	// notifications (a GET shows a button; the POST, also RFC 8058
+	// one-click, acts).
+	s.page("/stories/:id/comments.xml", s.commentFeed)
+	if s.opts.Comments != nil {
+		e.POST("/stories/:id/comments", s.postComment)
+		e.Match(get, "/comments/stop", s.stopNotifyPage)
+		e.POST("/comments/stop", s.stopNotify)
+	}
+
 	s.guardRoutes()
+
+	if s.opts.Comments == nil {
+		// Without comments these are unknown pages (404), not forms to
+		// guard, nor a 405 from the story route next door.
+		notFound := func(echo.Context) error { return echo.NewHTTPError(http.StatusNotFound) }
+		e.POST("/stories/:id/comments", notFound)
+		e.Any("/comments/stop", notFound)
+	}
 }
 
 // page registers a cached page for GET and HEAD.

@@ -37,9 +37,13 @@ type Options struct {
 	// route answers 503 with a page saying the newsletter is not available.
 	Newsletter Newsletter
 	// Forms makes and checks the CSRF token of every form (*secrets.Keys).
-	// Required with Newsletter; when nil, forms carry no token and every
-	// form POST answers 503.
+	// Required with Newsletter and Comments; when nil, forms carry no token
+	// and every form POST answers 503.
 	Forms FormTokens
+	// Comments serves the discussion under each story (*comments.Service).
+	// When nil, story pages have no comment section and no form, lists show
+	// no comment counts, and the comment routes answer 404.
+	Comments Comments
 }
 
 // Server serves the site.
@@ -53,6 +57,10 @@ type Server struct {
 	origins *http.CrossOriginProtection
 	// guarded holds the routes formGuard checks, "METHOD /path".
 	guarded map[string]bool
+	// forms makes the value of the comment form's time slot.
+	forms *formClock
+	// secureCookies marks cookies Secure: the site is served over https.
+	secureCookies bool
 }
 
 // New builds the server; templates are parsed here, so a broken template is a
@@ -67,6 +75,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Newsletter != nil && opts.Forms == nil {
 		return nil, errors.New("views: Options.Forms is required with Options.Newsletter")
 	}
+	if opts.Comments != nil && opts.Forms == nil {
+		return nil, errors.New("views: Options.Forms is required with Options.Comments")
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -79,7 +90,9 @@ func New(opts Options) (*Server, error) {
 		opts: opts, baseURL: base, echo: echo.New(), pages: p,
 		cache:   newPageCache(cacheBytes, cacheMaxAge, time.Now),
 		origins: newOriginCheck(base),
+		forms:   &formClock{tokens: opts.Forms, now: time.Now},
 	}
+	s.secureCookies = strings.HasPrefix(strings.ToLower(base), "https:")
 	p.bind(template.FuncMap{"csrfToken": s.csrfToken})
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -98,7 +111,8 @@ const defaultBaseURL = "http://localhost:8080"
 
 // Invalidate makes every cached page stale, so the next request for it is
 // rendered again from the store. The poller calls it (through a callback wired
-// up in cmd) after it stores or changes stories; later, comments will too.
+// up in cmd) after it stores or changes stories, and the comment form after
+// a comment is published at once.
 //
 // Cached pages also go stale on their own after cacheMaxAge (30 s), a safety
 // net for changes made by another process (several `tidings serve` sharing a

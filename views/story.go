@@ -23,31 +23,48 @@ type storyPage struct {
 	Summary string // the whole cleaned summary
 	Also    []storyLink
 	Similar []storyItem
+	// Comments is the discussion and its form; nil on a site without
+	// comments.
+	Comments *commentsSection
 }
 
 // story serves /stories/:id and /stories/:id/:slug. The page is cached under
 // its ID alone and knows its canonical path, so a wrong or missing slug is
-// redirected without a store round trip.
+// redirected without a store round trip. ?replyto=ID (a comment's Reply
+// link) is the same page with the form answering that comment, cached
+// apart. A visitor whose cookie lists held comments of the story gets a
+// page of their own instead (see ownStory).
 func (s *Server) story(c echo.Context) error {
 	id, err := idParam(c)
 	if err != nil {
 		return err
 	}
-	return s.cached(c, storyPath(id, ""), func(ctx context.Context) (rendered, error) {
+	replyTo := int64(0)
+	if s.opts.Comments != nil {
+		replyTo = replyParam(c)
+	}
+	err = s.storyFor(c, id, replyTo)
+	var noReply errNoSuchReply
+	if errors.As(err, &noReply) {
+		return c.Redirect(http.StatusFound, noReply.path)
+	}
+	return err
+}
+
+func (s *Server) storyFor(c echo.Context, id, replyTo int64) error {
+	if own := s.ownComments(c); len(own) > 0 {
+		if handled, err := s.ownStory(c, id, replyTo, own); handled {
+			return err
+		}
+	}
+	return s.cached(c, storyKey(id, replyTo), func(ctx context.Context) (rendered, error) {
 		st, err := s.opts.Stories.Story(ctx, id)
 		if err != nil {
 			return rendered{}, err
 		}
-		if !st.Visible {
-			return rendered{}, echo.NewHTTPError(http.StatusNotFound)
-		}
-		data, err := s.storyData(ctx, st)
-		if err != nil {
-			return rendered{}, err
-		}
-		r, err := s.html("story", data)
-		r.canonical = data.Story.Path
-		return r, err
+		form := newCommentForm(id, commentInput{Parent: replyTo}, nil)
+		form.TS = slotMarker
+		return s.renderStory(ctx, st, nil, form)
 	})
 }
 
