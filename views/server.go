@@ -3,6 +3,7 @@
 package views
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,11 @@ type Options struct {
 	// When nil, story pages have no comment section and no form, lists show
 	// no comment counts, and the comment routes answer 404.
 	Comments Comments
+	// CacheMaxAge is how long a cached page is served before it is rendered
+	// again although nobody called Invalidate: the delay before a change made
+	// by another process (a poll, a moderator's shell command) shows. Zero
+	// means 30 s.
+	CacheMaxAge time.Duration
 }
 
 // Server serves the site.
@@ -88,7 +94,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, baseURL: base, echo: echo.New(), pages: p,
-		cache:   newPageCache(cacheBytes, cacheMaxAge, time.Now),
+		cache:   newPageCache(cacheBytes, cmp.Or(opts.CacheMaxAge, cacheMaxAge), time.Now),
 		origins: newOriginCheck(base),
 		forms:   &formClock{tokens: opts.Forms, now: time.Now},
 	}
@@ -114,7 +120,7 @@ const defaultBaseURL = "http://localhost:8080"
 // up in cmd) after it stores or changes stories, and the comment form after
 // a comment is published at once.
 //
-// Cached pages also go stale on their own after cacheMaxAge (30 s), a safety
+// Cached pages also go stale on their own after Options.CacheMaxAge, a safety
 // net for changes made by another process (several `tidings serve` sharing a
 // Redis store, or `tidings poll --once`), which cannot call Invalidate here.
 // Stale pages are kept until evicted only to compare them with their

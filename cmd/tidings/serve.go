@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
 	"github.com/tidings/tidings/store"
@@ -35,6 +37,10 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer tr.Close()
+	discussion, err := a.commentsService(st, keys, tr)
+	if err != nil {
+		return err
+	}
 	schedule, err := newsletter.ParseSchedule(a.cfg.DigestSchedule)
 	if err != nil {
 		return err
@@ -43,14 +49,16 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := views.New(views.Options{
-		Stories:    st,
-		Ready:      st.Ping,
-		Metrics:    reg,
-		Logger:     logger,
-		BaseURL:    a.cfg.BaseURL,
-		TrustProxy: a.cfg.TrustProxy,
-		Newsletter: svc,
-		Forms:      keys,
+		Stories:     st,
+		Ready:       st.Ping,
+		Metrics:     reg,
+		Logger:      logger,
+		BaseURL:     a.cfg.BaseURL,
+		TrustProxy:  a.cfg.TrustProxy,
+		Newsletter:  svc,
+		Comments:    discussion,
+		Forms:       keys,
+		CacheMaxAge: a.cfg.CacheMaxAge,
 	})
 	if err != nil {
 		return err
@@ -86,6 +94,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 			}
 		})
 	}
+	wg.Go(func() { forgetIPs(ctx, discussion, logger) })
 	logger.Info("tidings is running", "version", versionString(), "addr", a.cfg.Addr, "base_url", a.cfg.BaseURL, "store", storeKind(a.cfg.Store), "poll", !a.cfg.NoPoll, "digest", !a.cfg.NoDigest, "mail", mailKind(a.cfg.SMTP))
 	if err := srv.Run(ctx, a.cfg.Addr); err != nil {
 		errs <- err
@@ -99,6 +108,25 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// forgetIPs erases the keyed hashes of commenters' addresses once they are
+// 30 days old, at start and then every hour, until ctx is cancelled.
+func forgetIPs(ctx context.Context, svc *comments.Service, logger *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := svc.ForgetIPs(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("erasing old commenters' IP hashes", "err", err)
+		} else if n > 0 {
+			logger.Info("erased old commenters' IP hashes", "comments", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // openStore opens the store named by --store.

@@ -333,3 +333,56 @@ func spawn(cmd *exec.Cmd) error {
 	spawnJobs <- spawnJob{cmd: cmd, done: done}
 	return <-done
 }
+
+// Dump reads every key and the value of every key, by type, from each server
+// a redis:// or redis-cluster:// URL names (on a cluster, each master listed),
+// for tests that check what a store holds at rest.
+func Dump(t testing.TB, rawURL string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	// The host part, by hand: url.Parse refuses a cluster's list of hosts.
+	_, rest, _ := strings.Cut(rawURL, "://")
+	hosts, _, _ := strings.Cut(rest, "?")
+	hosts, _, _ = strings.Cut(hosts, "/")
+	var out []byte
+	for _, addr := range strings.Split(hosts, ",") {
+		c := goredis.NewClient(&goredis.Options{Addr: addr})
+		iter := c.Scan(ctx, 0, "*", 1000).Iterator()
+		for iter.Next(ctx) {
+			k := iter.Val()
+			out = append(out, k...)
+			switch c.Type(ctx, k).Val() {
+			case "string":
+				out = append(out, c.Get(ctx, k).Val()...)
+			case "hash":
+				for f, v := range c.HGetAll(ctx, k).Val() {
+					out = append(append(out, f...), v...)
+				}
+			case "zset":
+				for _, m := range c.ZRange(ctx, k, 0, -1).Val() {
+					out = append(out, m...)
+				}
+			case "set":
+				for _, m := range c.SMembers(ctx, k).Val() {
+					out = append(out, m...)
+				}
+			case "list":
+				for _, m := range c.LRange(ctx, k, 0, -1).Val() {
+					out = append(out, m...)
+				}
+			case "stream":
+				for _, m := range c.XRange(ctx, k, "-", "+").Val() {
+					for f, v := range m.Values {
+						out = append(out, fmt.Sprint(f, v)...)
+					}
+				}
+			}
+		}
+		err := iter.Err()
+		c.Close()
+		if err != nil {
+			t.Fatalf("redistest: dumping %s: %v", addr, err)
+		}
+	}
+	return out
+}
