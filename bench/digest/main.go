@@ -7,6 +7,11 @@
 //	digest -phase populate -store URL -subscribers N [-stories 10]
 //	digest -phase ceiling  -store URL -messages N
 //	digest -phase send     -store URL
+//	digest -phase sink     -addr-file F
+//
+// With -smtp HOST:PORT the ceiling and send phases use a sink running in
+// another process (-phase sink), as a real mail server would be; without it,
+// a sink in their own process, which shares their two cores.
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -45,7 +51,15 @@ func main() {
 	messages := flag.Int("messages", 100000, "messages the ceiling sends")
 	conns := flag.Int("connections", 4, "SMTP connections")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the send to this file")
+	smtpAddr := flag.String("smtp", "", "HOST:PORT of a sink started with -phase sink (default: one in this process)")
+	addrFile := flag.String("addr-file", "", "where -phase sink writes its address")
 	flag.Parse()
+	if *phase == "sink" {
+		if err := runSink(*addrFile); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *storeURL == "" {
 		log.Fatal("-store is required")
 	}
@@ -59,9 +73,9 @@ func main() {
 	case "populate":
 		err = populate(ctx, st, *subscribers, *stories)
 	case "ceiling":
-		err = ceiling(ctx, st, *messages, *conns)
+		err = ceiling(ctx, st, *messages, *conns, *smtpAddr)
 	case "send":
-		err = send(ctx, st, *conns, *cpuProfile)
+		err = send(ctx, st, *conns, *cpuProfile, *smtpAddr)
 	default:
 		err = fmt.Errorf("unknown phase %q", *phase)
 	}
@@ -146,12 +160,12 @@ func populate(ctx context.Context, st store.Store, n, nStories int) error {
 
 // ceiling sends the issue n times with a bare go-mail loop: a Msg built per
 // message, over conns persistent connections, into a discarding sink.
-func ceiling(ctx context.Context, st store.Store, n, conns int) error {
+func ceiling(ctx context.Context, st store.Store, n, conns int, smtpAddr string) error {
 	is, err := currentIssue(ctx, st)
 	if err != nil {
 		return err
 	}
-	sink, err := mailtest.Start(mailtest.ServerOptions{Discard: true})
+	sink, err := openSink(smtpAddr)
 	if err != nil {
 		return err
 	}
@@ -204,22 +218,22 @@ func ceiling(ctx context.Context, st store.Store, n, conns int) error {
 		return err
 	}
 	d := time.Since(start)
-	fmt.Printf("ceiling: %d messages in %.2f s = %.0f messages/s; peak RSS %d MB\n", sink.Count(), d.Seconds(), float64(sink.Count())/d.Seconds(), peakRSS())
+	fmt.Printf("ceiling: %d messages in %.2f s = %.0f messages/s; peak RSS %d MB\n", n, d.Seconds(), float64(n)/d.Seconds(), peakRSS())
 	return nil
 }
 
 // send runs the real digest send of the stored issue into a discarding sink.
-func send(ctx context.Context, st store.Store, conns int, profile string) error {
+func send(ctx context.Context, st store.Store, conns int, profile, smtpAddr string) error {
 	is, err := currentIssue(ctx, st)
 	if err != nil {
 		return err
 	}
-	sink, err := mailtest.Start(mailtest.ServerOptions{Discard: true})
+	sink, err := openSink(smtpAddr)
 	if err != nil {
 		return err
 	}
 	defer sink.Close()
-	tr, err := mail.Open(sink.URL()+"?tls=none", "", mail.Options{Connections: conns, Rate: -1})
+	tr, err := mail.Open("smtp://"+sink.Addr()+"?tls=none", "", mail.Options{Connections: conns, Rate: -1})
 	if err != nil {
 		return err
 	}
@@ -242,8 +256,8 @@ func send(ctx context.Context, st store.Store, conns int, profile string) error 
 		return err
 	}
 	d := time.Since(start)
-	fmt.Printf("send: %d messages (sink got %d) in %.2f s = %.0f messages/s; peak RSS %d MB; failed %d, pending %d\n",
-		rep.Sent, sink.Count(), d.Seconds(), float64(rep.Sent)/d.Seconds(), peakRSS(), rep.Failed, rep.Pending)
+	fmt.Printf("send: %d messages (%s) in %.2f s = %.0f messages/s; peak RSS %d MB; failed %d, pending %d\n",
+		rep.Sent, sink.got(), d.Seconds(), float64(rep.Sent)/d.Seconds(), peakRSS(), rep.Failed, rep.Pending)
 	return nil
 }
 
@@ -262,4 +276,59 @@ func peakRSS() int64 {
 		return -1
 	}
 	return ru.Maxrss / 1024 // kilobytes on Linux
+}
+
+// sink is where the phases send: a mailtest server in this process, or the
+// address of one in another process.
+type sink struct {
+	srv  *mailtest.Server
+	addr string
+}
+
+func openSink(addr string) (*sink, error) {
+	if addr != "" {
+		return &sink{addr: addr}, nil
+	}
+	srv, err := mailtest.Start(mailtest.ServerOptions{Discard: true})
+	if err != nil {
+		return nil, err
+	}
+	return &sink{srv: srv, addr: srv.Addr()}, nil
+}
+
+func (s *sink) Addr() string { return s.addr }
+
+// got says how many messages the sink received, when it can tell.
+func (s *sink) got() string {
+	if s.srv == nil {
+		return "sink in another process"
+	}
+	return fmt.Sprintf("sink got %d", s.srv.Count())
+}
+
+func (s *sink) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// runSink serves a discarding SMTP sink, writes its address to addrFile, and
+// on SIGTERM or SIGINT prints how many messages it received and stops.
+func runSink(addrFile string) error {
+	srv, err := mailtest.Start(mailtest.ServerOptions{Discard: true})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := os.WriteFile(addrFile+".tmp", []byte(srv.Addr()), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(addrFile+".tmp", addrFile); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	fmt.Printf("sink: received %d messages; peak RSS %d MB\n", srv.Count(), peakRSS())
+	return nil
 }
