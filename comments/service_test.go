@@ -160,6 +160,14 @@ func TestRateLimit(t *testing.T) {
 	if err := submit("2001:db8::1"); err != nil {
 		t.Errorf("another client: %v", err)
 	}
+	// Another address of the same IPv6 /64 is the same client; another /64
+	// is not.
+	if err := submit("2001:db8::ffff:1"); !errors.Is(err, comments.ErrRateLimited) {
+		t.Errorf("the same /64 at once: %v, want ErrRateLimited", err)
+	}
+	if err := submit("2001:db8:0:1::1"); err != nil {
+		t.Errorf("another /64: %v", err)
+	}
 	// Nine more, each just over the interval apart: ten in the hour.
 	for i := range comments.RateHourly - 1 {
 		f.advance(comments.RateInterval + time.Second)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -64,7 +65,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Comment, error) {
 	c.StoryID = sub.StoryID
 	c.EmailIndex = s.o.Keys.BlindIndex(newsletter.IndexForm(addr))
 	c.EmailSealed = s.o.Keys.Seal(addr)
-	c.IPHash = s.o.Keys.HashIP(sub.IP)
+	c.IPHash = s.o.Keys.HashIP(clientKey(sub.IP))
 	c.CreatedAt = now
 	if err := s.checkRate(ctx, c.IPHash, now); err != nil {
 		return Comment{}, err
@@ -96,10 +97,13 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Comment, error) {
 // RateHourly times within the hour. Two submissions at the same instant may
 // both pass: the limit is against floods, not an exact count.
 func (s *Service) checkRate(ctx context.Context, ipHash string, now time.Time) error {
-	n, err := s.o.Store.CountRecent(ctx, ipHash, now.Add(-RateInterval))
-	if err == nil && n == 0 {
-		n, err = s.o.Store.CountRecent(ctx, ipHash, now.Add(-time.Hour))
-		n -= RateHourly - 1 // 0 or less: fewer than RateHourly in the hour
+	// The hour first: for a client new this hour, one query settles it.
+	n, err := s.o.Store.CountRecent(ctx, ipHash, now.Add(-time.Hour))
+	if err == nil && n > 0 && n < RateHourly {
+		n, err = s.o.Store.CountRecent(ctx, ipHash, now.Add(-RateInterval))
+		if n == 0 {
+			return err
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("comments: checking the rate limit: %w", err)
@@ -108,6 +112,18 @@ func (s *Service) checkRate(ctx context.Context, ipHash string, now time.Time) e
 		return ErrRateLimited
 	}
 	return nil
+}
+
+// clientKey is what the rate limits count by: the IP address, or for IPv6
+// its /64 network, which one subscriber line usually gets whole (counting by
+// address would let a client rotate through 2^64 of them).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // placeReply sets the comment's ParentID and Depth. A reply must answer an
