@@ -136,6 +136,15 @@ func TestSubmitRefuses(t *testing.T) {
 			t.Errorf("%s: %v, want ErrNotFound", name, err)
 		}
 	}
+	// A story handed in by the caller is checked the same way, and one that
+	// is not StoryID's is not trusted.
+	for name, st := range map[string]feeds.Story{"hidden story given": f.hidden, "visible story given for a hidden ID": f.story} {
+		sub := f.sub("Ann", "ann@example.org", "Hi.")
+		sub.StoryID, sub.Story = f.hidden.ID, &st
+		if _, err := f.svc.Submit(ctx, sub); !errors.Is(err, comments.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", name, err)
+		}
+	}
 	if all, _ := f.svc.List(ctx, comments.Filter{}); len(all) != 0 || f.sink.Count() != 0 {
 		t.Errorf("refused submissions stored %d comments, sent %d mails", len(all), f.sink.Count())
 	}

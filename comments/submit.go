@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
 )
 
@@ -23,7 +24,10 @@ const (
 
 // Submission is a comment form as sent by a reader.
 type Submission struct {
-	StoryID  int64
+	StoryID int64
+	// Story, when the caller has already read story StoryID, saves Submit
+	// reading it again; a story that is not StoryID's is ignored.
+	Story    *feeds.Story
 	ParentID int64 // the comment replied to; 0: a top-level comment
 	Author   string
 	Email    string
@@ -50,7 +54,7 @@ type Submission struct {
 // ErrRateLimited when the client sent a comment within RateInterval or
 // RateHourly within an hour.
 func (s *Service) Submit(ctx context.Context, sub Submission) (Comment, error) {
-	story, err := s.story(ctx, sub.StoryID)
+	story, err := s.storyOf(ctx, sub)
 	if err != nil {
 		return Comment{}, err
 	}
@@ -124,6 +128,18 @@ func clientKey(ip string) string {
 	}
 	p, _ := a.Prefix(64)
 	return p.String()
+}
+
+// storyOf is the story a submission goes under: the one the caller read, or
+// else read here; either way it must be shown.
+func (s *Service) storyOf(ctx context.Context, sub Submission) (feeds.Story, error) {
+	if st := sub.Story; st != nil && st.ID == sub.StoryID && sub.StoryID > 0 {
+		if !st.Visible {
+			return feeds.Story{}, fmt.Errorf("comments: story %d: %w (%w)", st.ID, ErrNotFound, feeds.ErrNotFound)
+		}
+		return *st, nil
+	}
+	return s.story(ctx, sub.StoryID)
 }
 
 // placeReply sets the comment's ParentID and Depth. A reply must answer an

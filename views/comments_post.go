@@ -53,7 +53,7 @@ func (s *Server) postComment(c echo.Context) error {
 		return err
 	}
 	cm, err := s.opts.Comments.Submit(ctx, comments.Submission{
-		StoryID: id, ParentID: in.Parent, Author: in.Author, Email: in.Email, Website: in.URL,
+		StoryID: id, Story: &st, ParentID: in.Parent, Author: in.Author, Email: in.Email, Website: in.URL,
 		Body: in.Comment, Notify: in.Notify, Honeypot: form.Get(honeypotField), FormTime: served, IP: c.RealIP(),
 	})
 	var fe *comments.FormError
