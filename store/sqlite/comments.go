@@ -103,20 +103,8 @@ func (s *Store) Comments(ctx context.Context, f comments.Filter) ([]comments.Com
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	out, err := scanAll(scanComment)(s.read.QueryContext(ctx, q, args...))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: comments: %w", err)
-	}
-	defer rows.Close()
-	var out []comments.Comment
-	for rows.Next() {
-		c, err := scanComment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: comments: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: comments: %w", err)
 	}
 	return out, nil

@@ -205,20 +205,8 @@ func (s *Store) Subscribers(ctx context.Context, f newsletter.SubscriberFilter) 
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	out, err := scanAll(scanSubscriber)(s.read.QueryContext(ctx, q, args...))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: subscribers: %w", err)
-	}
-	defer rows.Close()
-	var out []newsletter.Subscriber
-	for rows.Next() {
-		sub, err := scanSubscriber(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: subscribers: %w", err)
-		}
-		out = append(out, sub)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: subscribers: %w", err)
 	}
 	return out, nil

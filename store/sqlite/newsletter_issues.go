@@ -85,20 +85,8 @@ func (s *Store) Issues(ctx context.Context, f newsletter.IssueFilter) ([]newslet
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	out, err := scanAll(scanIssue)(s.read.QueryContext(ctx, q, args...))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: issues: %w", err)
-	}
-	defer rows.Close()
-	var out []newsletter.Issue
-	for rows.Next() {
-		is, err := scanIssue(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: issues: %w", err)
-		}
-		out = append(out, is)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: issues: %w", err)
 	}
 	return out, nil
@@ -184,26 +172,14 @@ func (s *Store) ClaimDeliveries(ctx context.Context, week, owner string, n int, 
 	if n <= 0 {
 		return nil, nil
 	}
-	rows, err := s.write.QueryContext(ctx, `UPDATE deliveries SET owner = ?, not_before = ?
+	out, err := scanAll(scanDelivery)(s.write.QueryContext(ctx, `UPDATE deliveries SET owner = ?, not_before = ?
 		WHERE week = ? AND subscriber_id IN (
 			SELECT subscriber_id FROM deliveries
 			WHERE week = ? AND state = 'pending' AND not_before <= ?
 			ORDER BY subscriber_id LIMIT ?)
 		RETURNING `+deliveryColumns,
-		owner, formatTime(now.Add(lease)), week, week, formatTime(now), n)
+		owner, formatTime(now.Add(lease)), week, week, formatTime(now), n))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim deliveries of %s: %w", week, err)
-	}
-	defer rows.Close()
-	var out []newsletter.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: claim deliveries of %s: %w", week, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: claim deliveries of %s: %w", week, err)
 	}
 	// RETURNING promises no order.

@@ -79,20 +79,8 @@ func (s *Store) Sources(ctx context.Context, f feeds.SourceFilter) ([]feeds.Sour
 		args = append(args, formatTime(f.DueBy))
 	}
 	q += ` ORDER BY id`
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	out, err := scanAll(scanSource)(s.read.QueryContext(ctx, q, args...))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: sources: %w", err)
-	}
-	defer rows.Close()
-	var out []feeds.Source
-	for rows.Next() {
-		src, err := scanSource(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: sources: %w", err)
-		}
-		out = append(out, src)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: sources: %w", err)
 	}
 	return out, nil
@@ -153,9 +141,6 @@ func oneRow(res sql.Result) error {
 }
 
 // scanner is a *sql.Row or *sql.Rows.
-type scanner interface {
-	Scan(dest ...any) error
-}
 
 func scanSource(r scanner) (feeds.Source, error) {
 	var src feeds.Source

@@ -166,20 +166,8 @@ func (s *Store) Stories(ctx context.Context, f feeds.StoryFilter) ([]feeds.Story
 		q += ` LIMIT ? OFFSET ?`
 		args = append(args, limit, max(f.Offset, 0))
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	out, err := scanAll(scanStory)(s.read.QueryContext(ctx, q, args...))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: stories: %w", err)
-	}
-	defer rows.Close()
-	var out []feeds.Story
-	for rows.Next() {
-		st, err := scanStory(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: stories: %w", err)
-		}
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: stories: %w", err)
 	}
 	return out, nil
