@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tidings/tidings/admin"
 	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
@@ -25,6 +26,12 @@ func statusOf(err error) int {
 	case errors.As(err, new(*newsletter.AddressError)):
 		return http.StatusBadRequest
 	case errors.Is(err, newsletter.ErrMailFailed):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, admin.ErrBadPassword), errors.Is(err, admin.ErrNotFound), errors.Is(err, admin.ErrExpired):
+		return http.StatusUnauthorized
+	case errors.Is(err, admin.ErrThrottled):
+		return http.StatusTooManyRequests
+	case errors.Is(err, admin.ErrNoPassword):
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
