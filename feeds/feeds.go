@@ -142,6 +142,14 @@ type Store interface {
 	UpdateSource(ctx context.Context, src Source) error
 	// RemoveSource deletes a source; its stories stay. ErrNotFound if absent.
 	RemoveSource(ctx context.Context, id int64) error
+	// ClaimDue takes up to limit (≤ 0: every one) unpaused sources whose
+	// NextPollAt is at or before now, earliest due first as far as the store
+	// can tell, and in the same atomic step moves their NextPollAt to
+	// now+lease, so that other pollers sharing the store (other processes)
+	// skip them until the poll's result is recorded with UpdateSource or the
+	// lease runs out. Two calls never claim one source while its lease runs.
+	// It returns the sources as they were before the claim.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Source, error)
 
 	// AddStory stores a story unless one with any of its DedupeKeys exists. It
 	// returns the stored story (with ID set) and whether it was created now. It

@@ -164,10 +164,11 @@ func (p *Poller) recordSuccess(ctx context.Context, src Source, res *FetchResult
 	// never more often than the interval.
 	limit := max(p.opts.MaxBackoff, p.opts.Interval)
 	wait := max(p.opts.Interval, min(res.MaxAge, limit), min(FeedTTL(feed), limit))
-	if res.Status == FetchNotModified && cur.ErrorCount == 0 && !cur.LastPolledAt.IsZero() {
+	if res.Status == FetchNotModified && src.ErrorCount == 0 && !src.LastPolledAt.IsZero() {
 		// A 304 has no <ttl> to read; the feed is unchanged, so is its ttl:
-		// keep the wait chosen at the last successful poll.
-		wait = max(wait, min(cur.NextPollAt.Sub(cur.LastPolledAt), limit))
+		// keep the wait chosen at the last successful poll. src is the
+		// source as it was before this poll's claim moved NextPollAt.
+		wait = max(wait, min(src.NextPollAt.Sub(src.LastPolledAt), limit))
 	}
 	cur.LastPolledAt = now
 	cur.LastError = ""

@@ -18,6 +18,9 @@ const (
 	DefaultWorkers      = 8
 	DefaultPerHost      = 2
 	DefaultMaxBackoff   = 24 * time.Hour
+	// DefaultClaimLease outlasts the polls of one claimed batch (2×Workers
+	// sources) even when they queue behind one slow host.
+	DefaultClaimLease = 10 * time.Minute
 )
 
 const (
@@ -39,10 +42,14 @@ type PollerOptions struct {
 	// AllowPrivate lets feeds live on loopback and private addresses.
 	AllowPrivate bool
 	MaxBackoff   time.Duration // longest wait after repeated failures
-	Now          func() time.Time
-	Logger       *slog.Logger
-	Metrics      *Metrics
-	Fetch        FetchOptions // timeouts and size cap
+	// ClaimLease is how long a due source claimed for polling is left alone
+	// by other processes before its result is recorded: after a crash, the
+	// delay before another process polls it.
+	ClaimLease time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Metrics    *Metrics
+	Fetch      FetchOptions // timeouts and size cap
 	// OnNewStories, when set, is called after a source yielded new stories, so
 	// the site can drop cached pages at once.
 	OnNewStories func()
@@ -92,6 +99,9 @@ func NewPoller(store Store, c *Classifier, r *Relater, opts PollerOptions) *Poll
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	if opts.ClaimLease <= 0 {
+		opts.ClaimLease = DefaultClaimLease
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -182,39 +192,46 @@ func (p *Poller) untilNextDue(ctx context.Context) time.Duration {
 }
 
 // PollOnce polls the due sources (all: every unpaused source) and reports
-// what it found; progress, when set, is called after each source. One
-// source's failure is recorded on that source and affects no other. The
-// error is non-nil only when the round could not run, when it was
-// cancelled, or when every source attempted failed.
+// what it found; progress, when set, is called after each source. Due
+// sources are claimed in the store a batch at a time (Store.ClaimDue), so
+// that processes sharing a store poll each source once; all claims nothing
+// and polls every source whatever other processes do. One source's failure
+// is recorded on that source and affects no other. The error is non-nil
+// only when the round could not run, when it was cancelled, or when every
+// source attempted failed.
 func (p *Poller) PollOnce(ctx context.Context, all bool, progress func(done, total int)) (Summary, error) {
 	p.round.Lock()
 	defer p.round.Unlock()
 	defer p.fetcher.CloseIdleConnections()
 
-	filter := SourceFilter{}
-	if !all {
-		filter.DueBy = p.now()
-	}
-	sources, err := p.store.Sources(ctx, filter)
+	c := &claims{p: p, all: all, held: map[int64]claimed{}, seen: map[int64]bool{}}
+	first, err := c.next(ctx)
 	if err != nil {
-		return Summary{}, fmt.Errorf("feeds: listing sources: %w", err)
+		return Summary{}, err
 	}
-	sources = slices.DeleteFunc(sources, func(s Source) bool { return s.Paused })
-	sources = interleaveByHost(sources)
-
-	perHost := make(map[string]chan struct{})
-	for _, s := range sources {
-		if perHost[hostOf(s.URL)] == nil {
-			perHost[hostOf(s.URL)] = make(chan struct{}, p.opts.PerHost)
-		}
+	expected := len(first)
+	if progress != nil && !all && len(first) == c.batchSize() {
+		expected += c.countDue(ctx)
 	}
 
 	var (
-		sum  Summary
-		mu   sync.Mutex
-		done int
-		wg   sync.WaitGroup
+		sum     Summary
+		mu      sync.Mutex
+		done    int
+		total   = len(first)
+		wg      sync.WaitGroup
+		hostsMu sync.Mutex
+		perHost = make(map[string]chan struct{})
 	)
+	hostLimit := func(src Source) chan struct{} {
+		hostsMu.Lock()
+		defer hostsMu.Unlock()
+		h := hostOf(src.URL)
+		if perHost[h] == nil {
+			perHost[h] = make(chan struct{}, p.opts.PerHost)
+		}
+		return perHost[h]
+	}
 	record := func(src Source, out outcome) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -231,15 +248,15 @@ func (p *Poller) PollOnce(ctx context.Context, all bool, progress func(done, tot
 		sum.NewStories += out.created
 		done++
 		if progress != nil {
-			progress(done, len(sources))
+			progress(done, max(total, expected))
 		}
 	}
 
 	jobs := make(chan Source)
-	for range min(p.opts.Workers, len(sources)) {
+	for range min(p.opts.Workers, len(first)) {
 		wg.Go(func() {
 			for src := range jobs {
-				sem := perHost[hostOf(src.URL)]
+				sem := hostLimit(src)
 				select {
 				case sem <- struct{}{}:
 				case <-ctx.Done():
@@ -248,6 +265,7 @@ func (p *Poller) PollOnce(ctx context.Context, all bool, progress func(done, tot
 				out := p.pollSource(ctx, src)
 				<-sem
 				if !out.cancelled {
+					c.finished(src.ID)
 					record(src, out)
 				}
 				if out.created > 0 && p.opts.OnNewStories != nil {
@@ -256,22 +274,36 @@ func (p *Poller) PollOnce(ctx context.Context, all bool, progress func(done, tot
 			}
 		})
 	}
+	var claimErr error
+	batch := first
 dispatch:
-	for _, src := range sources {
-		select {
-		case jobs <- src:
-		case <-ctx.Done():
-			break dispatch
+	for len(batch) > 0 {
+		for _, src := range interleaveByHost(batch) {
+			select {
+			case jobs <- src:
+			case <-ctx.Done():
+				break dispatch
+			}
 		}
+		if batch, claimErr = c.more(ctx, len(batch)); claimErr != nil {
+			break
+		}
+		mu.Lock()
+		total += len(batch)
+		mu.Unlock()
 	}
 	close(jobs)
 	wg.Wait()
+	c.releaseUnpolled()
 
 	slices.SortFunc(sum.Failed, func(a, b Failure) int { return cmp.Compare(a.SourceID, b.SourceID) })
 	if ctx.Err() != nil {
 		return sum, ctx.Err()
 	}
 	p.countFailing(ctx)
+	if claimErr != nil {
+		return sum, claimErr
+	}
 	if sum.Polled == 0 && len(sum.Failed) > 0 {
 		return sum, fmt.Errorf("feeds: none of the %d sources could be polled", len(sum.Failed))
 	}

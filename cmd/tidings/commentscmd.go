@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/tidings/tidings/comments"
@@ -43,7 +45,9 @@ func wordList(s string) []string {
 }
 
 // withComments opens the store and the comments service for a command.
-func (a *app) withComments(ctx context.Context, fn func(svc *comments.Service) error) error {
+// When fn changes what the site shows (moderation), the running `tidings
+// serve` processes are told after it succeeds, so they show it at once.
+func (a *app) withComments(ctx context.Context, changes bool, fn func(svc *comments.Service) error) error {
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -58,7 +62,23 @@ func (a *app) withComments(ctx context.Context, fn func(svc *comments.Service) e
 	if err != nil {
 		return err
 	}
-	return fn(svc)
+	if err := fn(svc); err != nil || !changes {
+		return err
+	}
+	announceChange(ctx, st, a.logger())
+	return nil
+}
+
+// announceChange tells the processes serving st that stored content changed,
+// so that they drop their cached pages now rather than after
+// --cache-max-age. A failure only delays the change on the site: it is
+// logged, not returned.
+func announceChange(ctx context.Context, st store.Store, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := st.PublishChange(ctx); err != nil {
+		logger.Warn("could not tell running sites about the change; it shows once their page cache expires (--cache-max-age)", "err", err)
+	}
 }
 
 func commentsCommands() []*command {
@@ -68,7 +88,7 @@ func commentsCommands() []*command {
 			if err != nil {
 				return err
 			}
-			return a.withComments(ctx, func(svc *comments.Service) error {
+			return a.withComments(ctx, true, func(svc *comments.Service) error {
 				c, err := act(svc, ctx, id)
 				if err != nil {
 					return moderationError(id, err)
@@ -88,7 +108,7 @@ func commentsCommands() []*command {
 			if err != nil {
 				return err
 			}
-			return a.withComments(ctx, func(svc *comments.Service) error {
+			return a.withComments(ctx, true, func(svc *comments.Service) error {
 				if err := svc.Delete(ctx, id); err != nil {
 					return moderationError(id, err)
 				}
@@ -124,7 +144,7 @@ func cmdCommentsPending(ctx context.Context, a *app, args []string) error {
 	if len(args) > 0 {
 		return a.usageError("comments pending takes no arguments, got %q", args)
 	}
-	return a.withComments(ctx, func(svc *comments.Service) error {
+	return a.withComments(ctx, false, func(svc *comments.Service) error {
 		held, err := svc.Pending(ctx)
 		if err != nil {
 			return err

@@ -25,7 +25,8 @@ func cmdPoll(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	poller := a.newPoller(st, nil, logger, nil)
+	// New stories are announced to the running sites, which show them at once.
+	poller := a.newPoller(st, nil, logger, func() { announceChange(ctx, st, logger) })
 	if err := poller.Warm(ctx); err != nil {
 		logger.Warn("loading recent stories for Similar Posts", "err", err)
 	}
