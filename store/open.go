@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tidings/tidings/admin"
 	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
@@ -21,6 +22,12 @@ type Store interface {
 	feeds.Store
 	newsletter.Store
 	comments.Store
+	admin.Store
+	// PublishChange and SubscribeChanges carry "stored content changed"
+	// between the processes sharing the store (views.Changes), so that each
+	// drops its cached pages at once.
+	PublishChange(ctx context.Context) error
+	SubscribeChanges(ctx context.Context, changed func()) error
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -13,7 +13,7 @@ func (s *Server) routes() {
 	// No gzip middleware: cached pages carry a gzipped copy made once, every
 	// other page (error pages too) is compressed by render, and /metrics
 	// compresses itself.
-	e.Pre(securityHeaders)
+	e.Pre(securityHeaders, adminHeaders)
 	// Every POST route below gets the form guard: size cap, cross-origin
 	// check, CSRF token (see csrf.go for the one exemption).
 	e.Use(s.formGuard)
@@ -63,6 +63,22 @@ func (s *Server) routes() {
 		e.POST("/stories/:id/comments", s.postComment)
 		e.Match(get, "/comments/stop", s.stopNotifyPage)
 		e.POST("/comments/stop", s.stopNotify)
+	}
+
+	// Admin: the login form, then pages for a logged-in administrator
+	// only (a GET without a session goes to the login, anything else gets
+	// 401). Never cached, never indexed (adminHeaders); their forms pass the
+	// form guard like every other. Without an admin service, all are 404.
+	if s.opts.Admin != nil {
+		e.Match(get, "/admin", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") })
+		e.Match(get, loginPath, s.loginForm)
+		e.POST(loginPath, s.login)
+		e.Match(get, "/admin/", s.dashboard, s.signedIn)
+		e.POST("/admin/logout", s.logout, s.signedIn)
+		if s.moderation() != nil {
+			e.Match(get, "/admin/comments", s.moderationQueue, s.signedIn)
+			e.POST("/admin/comments", s.moderate, s.signedIn)
+		}
 	}
 
 	s.guardRoutes()

@@ -45,11 +45,19 @@ type Options struct {
 	// When nil, story pages have no comment section and no form, lists show
 	// no comment counts, and the comment routes answer 404.
 	Comments Comments
+	// Admin logs the administrator in and checks their sessions
+	// (*admin.Service); see checkAdmin for what it requires. When nil,
+	// every /admin/ route answers 404.
+	Admin Admin
 	// CacheMaxAge is how long a cached page is served before it is rendered
-	// again although nobody called Invalidate: the delay before a change made
-	// by another process (a poll, a moderator's shell command) shows. Zero
-	// means 30 s.
+	// again although nobody called Invalidate: the longest delay before a
+	// change made by another process (a poll, a moderator's shell command)
+	// shows when Changes is nil or its announcement was lost. Zero means 30 s.
 	CacheMaxAge time.Duration
+	// Changes, when set, shares Invalidate with the other processes serving
+	// the same store while Serve runs: each Invalidate here is published,
+	// and a change published elsewhere drops this process's cached pages.
+	Changes Changes
 }
 
 // Server serves the site.
@@ -67,6 +75,8 @@ type Server struct {
 	forms *formClock
 	// secureCookies marks cookies Secure: the site is served over https.
 	secureCookies bool
+	// changed holds an Invalidate not yet published (see changes.go).
+	changed chan struct{}
 }
 
 // New builds the server; templates are parsed here, so a broken template is a
@@ -84,6 +94,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Comments != nil && opts.Forms == nil {
 		return nil, errors.New("views: Options.Forms is required with Options.Comments")
 	}
+	if err := checkAdmin(opts); err != nil {
+		return nil, err
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -97,6 +110,7 @@ func New(opts Options) (*Server, error) {
 		cache:   newPageCache(cacheBytes, cmp.Or(opts.CacheMaxAge, cacheMaxAge), time.Now),
 		origins: newOriginCheck(base),
 		forms:   &formClock{tokens: opts.Forms, now: time.Now},
+		changed: make(chan struct{}, 1),
 	}
 	s.secureCookies = strings.HasPrefix(strings.ToLower(base), "https:")
 	p.bind(template.FuncMap{"csrfToken": s.csrfToken})
@@ -120,12 +134,16 @@ const defaultBaseURL = "http://localhost:8080"
 // up in cmd) after it stores or changes stories, and the comment form after
 // a comment is published at once.
 //
+// With Options.Changes, the other processes serving the same store are told
+// too, and their announcements drop this process's pages (see changes.go).
 // Cached pages also go stale on their own after Options.CacheMaxAge, a safety
-// net for changes made by another process (several `tidings serve` sharing a
-// Redis store, or `tidings poll --once`), which cannot call Invalidate here.
-// Stale pages are kept until evicted only to compare them with their
-// re-rendering: an unchanged page keeps its Last-Modified time.
-func (s *Server) Invalidate() { s.cache.invalidate() }
+// net for an announcement that was lost. Stale pages are kept until evicted
+// only to compare them with their re-rendering: an unchanged page keeps its
+// Last-Modified time.
+func (s *Server) Invalidate() {
+	s.cache.invalidate()
+	s.announce()
+}
 
 // Handler is the site as an http.Handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.echo }
@@ -151,6 +169,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	s.opts.Logger.Info("listening", "addr", ln.Addr().String())
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	relayed := s.relayChanges(relayCtx)
+	defer func() {
+		stopRelay()
+		<-relayed
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -67,7 +67,7 @@ func commonFlags(fs *flag.FlagSet, c *Config) {
 func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Addr, "addr", ":8080", "address the web server listens on")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a reverse proxy you run)")
-	fs.DurationVar(&c.CacheMaxAge, "cache-max-age", 30*time.Second, "how long a cached page is served before it is rendered again: the longest a change made by another process (a poll, a comment moderated from the shell) takes to show")
+	fs.DurationVar(&c.CacheMaxAge, "cache-max-age", 30*time.Second, "how long a cached page is served before it is rendered again, a safety net: changes made by this or another process sharing the store drop the cache at once")
 	fs.BoolVar(&c.NoPoll, "no-poll", false, "do not poll feeds in this process")
 	fs.StringVar(&c.DigestSchedule, "digest-schedule", "Mon 08:00 UTC", "when the weekly digest is composed and sent: DAY HH:MM [ZONE]")
 	fs.BoolVar(&c.NoDigest, "no-digest", false, "do not send the weekly digest from this process")

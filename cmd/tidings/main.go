@@ -162,6 +162,9 @@ func commands() []*command {
 		{name: "digest", summary: "preview or send the weekly digest", sub: digestCommands()},
 		{name: "subscribers", summary: "manage newsletter subscribers", sub: subscribersCommands()},
 		{name: "comments", summary: "moderate comments", sub: commentsCommands()},
+		{name: "admin", summary: "set the admin password", sub: adminCommands()},
+		exportCommand(),
+		importCommand(),
 		{name: "version", summary: "print the version", run: func(_ context.Context, a *app, _ []string) error {
 			fmt.Fprintln(a.stdout, "tidings", versionString())
 			return nil

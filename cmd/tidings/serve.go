@@ -41,6 +41,10 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	adminSvc, err := a.adminService(st, keys)
+	if err != nil {
+		return err
+	}
 	schedule, err := newsletter.ParseSchedule(a.cfg.DigestSchedule)
 	if err != nil {
 		return err
@@ -57,8 +61,10 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		TrustProxy:  a.cfg.TrustProxy,
 		Newsletter:  svc,
 		Comments:    discussion,
+		Admin:       adminSvc,
 		Forms:       keys,
 		CacheMaxAge: a.cfg.CacheMaxAge,
+		Changes:     st,
 	})
 	if err != nil {
 		return err

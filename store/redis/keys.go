@@ -24,6 +24,17 @@ import (
 //	                            comparison is made on the loaded source
 //	P{src}:<id>         HASH    one source's fields (see sourceFields)
 //
+// ClaimDue is one script in this slot: it walks due up to now, checks each
+// source's exact next_poll_at and paused, and moves the ones it takes to the
+// lease's end in both the hash and due, so two processes never take one.
+//
+// Change announcements (views.Changes), a pub/sub channel, no key:
+//
+//	Pchanges            CHANNEL "pages changed": the publishing store's
+//	                            random ID, so that it can skip its own
+//	                            messages; plain PUBLISH/SUBSCRIBE, which a
+//	                            cluster delivers to subscribers on any node
+//
 // Story index, tag {stories} (what must change together when a story is added):
 //
 //	P{stories}:next_id  STRING  counter for story IDs (INCR)
@@ -338,3 +349,23 @@ func (k keys) commentStory(storyID int64, status string) string {
 func (k keys) commentIPPrefix() string             { return k.p + "{comments}:ip:" }
 func (k keys) commentIP(ipHash string) string      { return k.commentIPPrefix() + ipHash }
 func (k keys) commentAddToken(token string) string { return k.p + "{comments}:add:" + token }
+
+// Admin, tag {admin} (few keys; one slot keeps them together):
+//
+//	P{admin}:password           STRING  the argon2id hash (PHC string) of the
+//	                                    admin password
+//	P{admin}:session:<id>       HASH    one session (created, seen, expires,
+//	                                    password fingerprint) by the hex
+//	                                    SHA-256 of its token; its TTL runs to
+//	                                    the session's end and is renewed on use
+//	P{admin}:failures:<client>  ZSET    failed logins of one client (a keyed
+//	                                    hash of its address), score 0, member
+//	                                    "<time>|<random>"; ZLEXCOUNT from
+//	                                    "[<since>" counts them, and the key
+//	                                    expires FailureWindow after the last
+//
+// The first {…} of a name is its hash tag, so no ID or client hash can
+// move a key out of the slot.
+func (k keys) adminPassword() string              { return k.p + "{admin}:password" }
+func (k keys) adminSession(id string) string      { return k.p + "{admin}:session:" + id }
+func (k keys) adminFailures(client string) string { return k.p + "{admin}:failures:" + client }

@@ -40,6 +40,8 @@ type Store struct {
 	// scanChunk is how many members an intersection walks per step; tests
 	// make it tiny to exercise the stepping.
 	scanChunk int
+	// id tells this Store's change announcements from others' (changes.go).
+	id string
 }
 
 var _ feeds.Store = (*Store)(nil)
@@ -58,7 +60,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: goredis.NewUniversalClient(opts), k: keys{p: prefix}, scanChunk: 500}
+	s := &Store{c: goredis.NewUniversalClient(opts), k: keys{p: prefix}, scanChunk: 500, id: newToken()}
 	if err := s.Ping(ctx); err != nil {
 		s.c.Close()
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	sqlitedrv "modernc.org/sqlite" // registers the "sqlite" driver
@@ -30,6 +31,8 @@ import (
 type Store struct {
 	write *sql.DB // one connection; transactions begin IMMEDIATE
 	read  *sql.DB // query_only connections
+	// ownChange is the change counter this Store last wrote (changes.go).
+	ownChange atomic.Int64
 }
 
 var _ feeds.Store = (*Store)(nil)
