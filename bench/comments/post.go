@@ -176,7 +176,7 @@ func (f *fixture) submitLoop(ctx context.Context, workers int, d time.Duration) 
 			for i := 0; time.Now().Before(deadline); i++ {
 				sub := comments.Submission{
 					StoryID: f.storyID, Author: fmt.Sprintf("Loop %d-%d", w, i), Email: fmt.Sprintf("loop-%d-%d@example.net", w, i),
-					Body: commentBody(rng), FormTime: time.Now().Add(-time.Minute), IP: fmt.Sprintf("2001:db8:ff%02x::%x", w, i),
+					Body: commentBody(rng), FormTime: time.Now().Add(-time.Minute), IP: fmt.Sprintf("2001:db8:%x:%x::1", 0xff00|w, i),
 				}
 				if rng.IntN(4) == 0 {
 					a := f.returned[rng.IntN(len(f.returned))]
@@ -284,7 +284,7 @@ function request()
   end
   return wrk.format("POST", nil, {
     ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["X-Forwarded-For"] = string.format("2001:db8:%x::%x", tid, n),
+    ["X-Forwarded-For"] = string.format("2001:%x:%x:%x::1", 0xd000 + tid, math.floor(n / 65536), n % 65536),
   }, body)
 end
 
