@@ -17,6 +17,8 @@ ENV TIDINGS_STORE=sqlite:/data/tidings.db \
     TIDINGS_ADDR=:8080
 VOLUME /data
 EXPOSE 8080
+# No HEALTHCHECK: the image has no shell or curl and tidings no health
+# subcommand; probe GET /healthz (alive) and GET /readyz (store reachable).
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/tidings"]
 CMD ["serve"]

@@ -78,6 +78,7 @@ type fixtureOptions struct {
 	moderation []string
 	block      []string
 	wrap       func(comments.Store) comments.Store
+	metrics    *comments.Metrics
 }
 
 func newFixture(t *testing.T, o fixtureOptions) *fixture {
@@ -116,8 +117,9 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		SiteName: "Tidings", BaseURL: baseURL + "/", From: "Tidings <comments@news.example.org>",
 		Moderator:       moderator,
 		ModerationWords: o.moderation, BlockWords: o.block,
-		Logger: slog.New(slog.NewTextHandler(f.logs, nil)),
-		Now:    f.now,
+		Logger:  slog.New(slog.NewTextHandler(f.logs, nil)),
+		Metrics: o.metrics,
+		Now:     f.now,
 	})
 	if err != nil {
 		t.Fatal(err)

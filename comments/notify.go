@@ -125,7 +125,7 @@ func (s *Service) send(ctx context.Context, id int64, kind string, m mail.Messag
 	m.Date = s.now()
 	raw, err := m.Bytes()
 	if err == nil {
-		err = s.o.Mail.Send(ctx, s.envelope, m.To, raw)
+		err = s.o.Mail.Send(mail.WithKind(ctx, mail.KindComment), s.envelope, m.To, raw)
 	}
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), m.To, "<address>")

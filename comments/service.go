@@ -99,6 +99,9 @@ type Options struct {
 	// whole and ignoring case in the name, website and text.
 	ModerationWords, BlockWords []string
 	Logger                      *slog.Logger
+	// Metrics counts submissions by outcome and moderation actions; nil
+	// counts nothing.
+	Metrics *Metrics
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -201,6 +204,7 @@ func (s *Service) move(ctx context.Context, id int64, to Status) (Comment, bool,
 	if err != nil {
 		return Comment{}, false, fmt.Errorf("comments: comment %d to %s: %w", id, to, err)
 	}
+	s.o.Metrics.moderatedTo(to)
 	return c, true, nil
 }
 
@@ -210,6 +214,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	if err := s.o.Store.DeleteComment(ctx, id); err != nil {
 		return fmt.Errorf("comments: deleting comment %d: %w", id, err)
 	}
+	s.o.Metrics.moderated(actionDelete)
 	return nil
 }
 

@@ -53,7 +53,8 @@ type Submission struct {
 // approved, or not under this story, is refused on the field "parent"); and
 // ErrRateLimited when the client sent a comment within RateInterval or
 // RateHourly within an hour.
-func (s *Service) Submit(ctx context.Context, sub Submission) (Comment, error) {
+func (s *Service) Submit(ctx context.Context, sub Submission) (c Comment, err error) {
+	defer func() { s.o.Metrics.submitted(c, err) }()
 	story, err := s.storyOf(ctx, sub)
 	if err != nil {
 		return Comment{}, err

@@ -375,7 +375,7 @@ func (r *run) deliver(ctx context.Context, d Delivery, sub Subscriber, found boo
 		URL:       r.s.UnsubscribeURL(sub.ID),
 	})
 	if err == nil {
-		err = r.s.o.Mail.Send(ctx, mailAddress(r.s.o.From), addr, raw)
+		err = r.s.o.Mail.Send(mail.WithKind(ctx, mail.KindDigest), mailAddress(r.s.o.From), addr, raw)
 	}
 	if setupError(err) {
 		// About the mail server or our settings, not this subscriber: stop,

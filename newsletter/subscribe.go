@@ -99,7 +99,7 @@ func (s *Service) sendConfirmation(ctx context.Context, id int64, addr string) e
 	if err != nil {
 		return err
 	}
-	return s.o.Mail.Send(ctx, mailAddress(s.o.From), addr, raw)
+	return s.o.Mail.Send(mail.WithKind(ctx, mail.KindConfirmation), mailAddress(s.o.From), addr, raw)
 }
 
 const confirmHTML = `<!DOCTYPE html>
