@@ -14,7 +14,6 @@ import (
 
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/rss"
-	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
 )
 
@@ -150,54 +149,11 @@ func looksLikeHTML(body []byte) bool {
 }
 
 // discoverFeed returns the first feed an HTML page announces with
-// <link rel="alternate" type="application/rss+xml" href="…">, or "".
+// <link rel="alternate" type="application/rss+xml" href="…"> (see
+// discoverFeeds), or "" when there is none or its URL is too long to quote.
 func discoverFeed(body []byte, base *url.URL) string {
-	z := html.NewTokenizer(io.LimitReader(bytes.NewReader(body), 256<<10))
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return ""
-		case html.StartTagToken, html.SelfClosingTagToken:
-			name, hasAttr := z.TagName()
-			if string(name) == "body" {
-				return ""
-			}
-			if string(name) != "link" || !hasAttr {
-				continue
-			}
-			var rel, typ, href string
-			for {
-				k, v, more := z.TagAttr()
-				switch string(k) {
-				case "rel":
-					rel = strings.ToLower(string(v))
-				case "type":
-					typ = strings.ToLower(string(v))
-				case "href":
-					href = string(v)
-				}
-				if !more {
-					break
-				}
-			}
-			if !strings.Contains(" "+rel+" ", " alternate ") || href == "" {
-				continue
-			}
-			switch typ {
-			case "application/rss+xml", "application/atom+xml", "application/feed+json", "application/json":
-			default:
-				continue
-			}
-			u, err := url.Parse(strings.TrimSpace(href))
-			if err != nil {
-				continue
-			}
-			if base != nil {
-				u = base.ResolveReference(u)
-			}
-			if (u.Scheme == "http" || u.Scheme == "https") && len(u.String()) <= 200 {
-				return u.String()
-			}
-		}
+	if found := discoverFeeds(body, base, 1); len(found) == 1 && len(found[0].URL) <= 200 {
+		return found[0].URL
 	}
+	return ""
 }
