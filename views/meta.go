@@ -29,6 +29,9 @@ type meta struct {
 	// html/template escapes <, > and & in it, so a title cannot end the block.
 	LD      any
 	NoIndex bool
+	// Refresh, when above zero, makes the page reload itself after that
+	// many seconds (a send in progress); no script needed.
+	Refresh int
 }
 
 // OGTitle is the title shared by OpenGraph and Twitter card tags.
