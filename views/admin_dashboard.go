@@ -29,6 +29,9 @@ type adminNav struct {
 	// comments, which has no queue.
 	Held     int
 	HeldMore bool // more than Held
+	// Newsletter is true on a site whose newsletter the admin pages manage
+	// (subscribers, digests).
+	Newsletter bool
 }
 
 // dashboardPage is /admin/: a few numbers about the site.
@@ -45,6 +48,10 @@ type dashboardPage struct {
 	Paused      int
 	Failing     int       // unpaused sources whose last poll failed
 	LastPoll    time.Time // the latest poll of any source; zero: never
+	// NextDigest is the next scheduled digest (zero: unknown); LastDigest
+	// the latest issue whose send started, nil if none.
+	NextDigest time.Time
+	LastDigest *historyItem
 }
 
 // dashboard serves GET /admin/.
@@ -70,6 +77,9 @@ func (s *Server) dashboard(c echo.Context) error {
 		}
 		p.Subscribers, p.Confirmed, p.Pending = true, counts[newsletter.Confirmed], counts[newsletter.Pending]
 	}
+	if err := s.dashboardDigest(ctx, &p); err != nil {
+		return err
+	}
 	srcs, err := s.opts.Stories.Sources(ctx, feeds.SourceFilter{})
 	if err != nil {
 		return err
@@ -93,7 +103,7 @@ func (s *Server) dashboard(c echo.Context) error {
 
 // adminNav counts the held comments for the navigation.
 func (s *Server) adminNav(ctx context.Context, current string) (adminNav, error) {
-	nav := adminNav{Current: current, Held: -1}
+	nav := adminNav{Current: current, Held: -1, Newsletter: s.newsletterAdmin() != nil}
 	if s.moderation() == nil {
 		return nav, nil
 	}

@@ -97,7 +97,8 @@ func (p *pages) bind(funcs template.FuncMap) {
 
 // pageNames are the templates the handlers use; each must exist at start.
 var pageNames = []string{"home", "story", "list", "search", "error", "notice", "archive",
-	"admin_login", "admin_dashboard", "admin_comments"}
+	"admin_login", "admin_dashboard", "admin_comments", "admin_subscribers", "admin_digests",
+	"admin_feeds"}
 
 // render executes a page into a buffer first, so a template error becomes a
 // clean error page instead of half a page. It is for pages outside the cache

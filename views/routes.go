@@ -79,6 +79,22 @@ func (s *Server) routes() {
 			e.Match(get, "/admin/comments", s.moderationQueue, s.signedIn)
 			e.POST("/admin/comments", s.moderate, s.signedIn)
 		}
+		e.Match(get, "/admin/feeds", s.feedsAdmin, s.signedIn)
+		e.POST("/admin/feeds", s.changeFeed, s.signedIn)
+		e.POST("/admin/feeds/add", s.addFeed, s.signedIn)
+		e.POST("/admin/feeds/import", s.importFeeds, s.signedIn) // multipart
+		e.Match(get, "/admin/feeds/export", s.exportFeeds, s.signedIn)
+		if s.newsletterAdmin() != nil {
+			e.Match(get, "/admin/subscribers", s.subscribers, s.signedIn)
+			e.GET("/admin/subscribers/export.csv", s.exportSubscribers, s.signedIn)
+			e.POST("/admin/subscribers/lookup", s.lookupSubscriber, s.signedIn)
+			e.POST("/admin/subscribers/remove", s.removeSubscriber, s.signedIn)
+			e.Match(get, "/admin/digests", s.digests, s.signedIn)
+			e.Match(get, "/admin/digests/preview/:week", s.previewDigest, s.signedIn)
+			e.POST("/admin/digests/compose", s.composeDigest, s.signedIn)
+			e.POST("/admin/digests/test", s.testDigest, s.signedIn)
+			e.POST("/admin/digests/send", s.sendDigest, s.signedIn)
+		}
 	}
 
 	s.guardRoutes()

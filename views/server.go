@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/newsletter"
 )
 
 // Options are what the web server needs from the rest of the program.
@@ -58,6 +59,15 @@ type Options struct {
 	// the same store while Serve runs: each Invalidate here is published,
 	// and a change published elsewhere drops this process's cached pages.
 	Changes Changes
+	// NextDigest, when set, is the next scheduled digest after a moment
+	// (newsletter.Schedule.Next), shown on the admin dashboard and digests page.
+	NextDigest func(now time.Time) time.Time
+	// DigestSend tunes the sends started from /admin/digests (workers,
+	// lease); its Progress is not used.
+	DigestSend newsletter.SendOptions
+	// Discover finds the feed behind an address typed in /admin/feeds
+	// (feeds.Poller.Discover). When nil, an address is added as typed.
+	Discover Discoverer
 }
 
 // Server serves the site.
@@ -77,6 +87,8 @@ type Server struct {
 	secureCookies bool
 	// changed holds an Invalidate not yet published (see changes.go).
 	changed chan struct{}
+	// sending is the send started from /admin/digests, if any.
+	sending digestRunner
 }
 
 // New builds the server; templates are parsed here, so a broken template is a
@@ -122,6 +134,9 @@ func New(opts Options) (*Server, error) {
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
+	// First of all: a request ID, a log line and the HTTP metrics for
+	// every request (requestlog.go).
+	e.Pre(s.observe())
 	s.routes()
 	return s, nil
 }

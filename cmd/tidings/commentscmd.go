@@ -19,6 +19,10 @@ import (
 // commentsService builds the comments service on st with the keys and mail
 // transport the newsletter uses.
 func (a *app) commentsService(st store.Store, keys *secrets.Keys, tr mail.Transport) (*comments.Service, error) {
+	var m *comments.Metrics
+	if a.metrics != nil {
+		m = comments.NewMetrics(a.metrics)
+	}
 	return comments.NewService(comments.Options{
 		Store:           st,
 		Stories:         st,
@@ -30,6 +34,7 @@ func (a *app) commentsService(st store.Store, keys *secrets.Keys, tr mail.Transp
 		ModerationWords: wordList(a.cfg.ModerationWords),
 		BlockWords:      wordList(a.cfg.BlockWords),
 		Logger:          a.logger(),
+		Metrics:         m,
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -35,6 +37,9 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	cfg            Config
+	// metrics, set by serve, is where the services count what they do
+	// (served at /metrics); nil for the other commands: nothing is counted.
+	metrics *prometheus.Registry
 }
 
 // errUsage means the command line was wrong; usage has been printed.

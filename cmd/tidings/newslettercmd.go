@@ -35,6 +35,9 @@ func (a *app) newsletterService(st store.Store) (*newsletter.Service, *secrets.K
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if a.metrics != nil {
+		tr = mail.Instrument(tr, mail.NewMetrics(a.metrics))
+	}
 	svc, err := newsletter.NewService(newsletter.Options{
 		Store:   st,
 		Stories: st,

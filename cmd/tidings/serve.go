@@ -31,6 +31,10 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = reg
+	st = store.Instrument(st, reg)
 
 	svc, keys, tr, err := a.newsletterService(st)
 	if err != nil {
@@ -50,8 +54,6 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := views.New(views.Options{
 		Stories:     st,
 		Ready:       st.Ping,
@@ -65,6 +67,13 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		Forms:       keys,
 		CacheMaxAge: a.cfg.CacheMaxAge,
 		Changes:     st,
+		NextDigest:  schedule.Next,
+		DigestSend:  newsletter.SendOptions{Workers: a.cfg.SMTPConnections, Lease: a.cfg.DigestLease},
+		// The admin's feed discovery fetches as the poller does: same
+		// guard, limits and --allow-private-feeds.
+		Discover: feeds.NewFetcher(feeds.FetchOptions{
+			UserAgent: feeds.UserAgent(versionString(), a.cfg.BaseURL), AllowPrivate: a.cfg.AllowPrivateFeeds,
+		}).Discover,
 	})
 	if err != nil {
 		return err
