@@ -378,3 +378,28 @@ func TestParseSMTPURL(t *testing.T) {
 		}
 	}
 }
+
+// TestDotStuffing sends bodies whose lines start with dots, one that starts
+// with a dot, one with bare LFs and one without a final line break: the
+// server must receive each exactly as given (with the line break SMTP adds
+// to the last), whichever way it was written.
+func TestDotStuffing(t *testing.T) {
+	s := mailtest.NewServer(t, mailtest.ServerOptions{})
+	tr := open(t, s.URL(), Options{Rate: -1, Connections: 1})
+	head := "From: news@tidings.example\r\nTo: a@example.com\r\nSubject: dots\r\n\r\n"
+	for i, tc := range []struct{ raw, want string }{
+		{head + ".one\r\n..two\r\n.\r\nend\r\n", head + ".one\r\n..two\r\n.\r\nend\r\n"},
+		{".starts with a dot\r\n", ".starts with a dot\r\n"},
+		{head + "bare\n.lf\nlines\n", head + "bare\r\n.lf\r\nlines\r\n"},
+		{head + "no final break", head + "no final break\r\n"},
+	} {
+		to := fmt.Sprintf("d%d@example.com", i)
+		if err := tr.Send(context.Background(), sender, to, []byte(tc.raw)); err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		msgs := s.Messages()
+		if got := string(msgs[len(msgs)-1].Data); got != tc.want {
+			t.Errorf("%d: the server got %q, want %q", i, got, tc.want)
+		}
+	}
+}
