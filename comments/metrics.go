@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidings/tidings/metrics"
 )
 
 // Outcomes of a submission, as counted by Metrics.
@@ -53,25 +55,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.actions.WithLabelValues(a)
 	}
 	if reg != nil {
-		m.submissions = register(reg, m.submissions)
-		m.actions = register(reg, m.actions)
+		m.submissions = metrics.Register(reg, m.submissions)
+		m.actions = metrics.Register(reg, m.actions)
 	}
 	return m
-}
-
-// register registers c, or returns the equal collector already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var dup prometheus.AlreadyRegisteredError
-	if errors.As(err, &dup) {
-		if existing, ok := dup.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic("comments: registering metrics: " + err.Error())
 }
 
 // submitted counts the outcome of one Submit.

@@ -1,10 +1,11 @@
 package feeds
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidings/tidings/metrics"
 )
 
 // Fetch results as counted by Metrics.
@@ -51,27 +52,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.fetches.WithLabelValues(r)
 	}
 	if reg != nil {
-		m.fetches = register(reg, m.fetches)
-		m.stories = register(reg, m.stories)
-		m.duration = register(reg, m.duration)
-		m.failing = register(reg, m.failing)
+		m.fetches = metrics.Register(reg, m.fetches)
+		m.stories = metrics.Register(reg, m.stories)
+		m.duration = metrics.Register(reg, m.duration)
+		m.failing = metrics.Register(reg, m.failing)
 	}
 	return m
-}
-
-// register registers c, or returns the equal collector already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var dup prometheus.AlreadyRegisteredError
-	if errors.As(err, &dup) {
-		if existing, ok := dup.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic("feeds: registering metrics: " + err.Error())
 }
 
 func (m *Metrics) fetched(result string, took time.Duration) {

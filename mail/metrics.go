@@ -2,10 +2,11 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidings/tidings/metrics"
 )
 
 // Kind says what a message is, for the mailer's metrics. The sender of a
@@ -76,26 +77,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.duration.WithLabelValues(string(k))
 	}
 	if reg != nil {
-		m.sent = register(reg, m.sent)
-		m.failed = register(reg, m.failed)
-		m.duration = register(reg, m.duration)
+		m.sent = metrics.Register(reg, m.sent)
+		m.failed = metrics.Register(reg, m.failed)
+		m.duration = metrics.Register(reg, m.duration)
 	}
 	return m
-}
-
-// register registers c, or returns the equal collector already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var dup prometheus.AlreadyRegisteredError
-	if errors.As(err, &dup) {
-		if existing, ok := dup.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic("mail: registering metrics: " + err.Error())
 }
 
 // Instrument returns t counting each Send in m, by the kind its context

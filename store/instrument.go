@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tidings/tidings/metrics"
+
 	"github.com/tidings/tidings/admin"
 	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/feeds"
@@ -41,8 +43,8 @@ func Instrument(st Store, reg prometheus.Registerer) Store {
 		m.errors.WithLabelValues(op)
 	}
 	if reg != nil {
-		m.duration = register(reg, m.duration)
-		m.errors = register(reg, m.errors)
+		m.duration = metrics.Register(reg, m.duration)
+		m.errors = metrics.Register(reg, m.errors)
 	}
 	return &instrumented{Store: st, m: m}
 }
@@ -61,21 +63,6 @@ var timedOps = []string{
 type storeMetrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
-}
-
-// register registers c, or returns the equal collector already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var dup prometheus.AlreadyRegisteredError
-	if errors.As(err, &dup) {
-		if existing, ok := dup.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic("store: registering metrics: " + err.Error())
 }
 
 // done records one call of op that started at start and returned err.

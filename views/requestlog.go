@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidings/tidings/metrics"
 )
 
 // requestIDHeader carries a request's ID: taken from a trusted proxy, or
@@ -63,8 +64,8 @@ func (s *Server) observe() echo.MiddlewareFunc {
 		}, []string{"route"}),
 	}
 	rand.Read(o.clientKey) // never fails (crypto/rand)
-	o.requests = registerMetric(s.opts.Metrics, o.requests)
-	o.duration = registerMetric(s.opts.Metrics, o.duration)
+	o.requests = metrics.Register(s.opts.Metrics, o.requests)
+	o.duration = metrics.Register(s.opts.Metrics, o.duration)
 	return o.middleware
 }
 
@@ -211,20 +212,4 @@ func newRequestID() string {
 	var b [12]byte
 	rand.Read(b[:]) // never fails (crypto/rand)
 	return hex.EncodeToString(b[:])
-}
-
-// registerMetric registers c with reg, or returns the equal collector
-// already registered (two servers on one registry share their counts).
-func registerMetric[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var dup prometheus.AlreadyRegisteredError
-	if errors.As(err, &dup) {
-		if existing, ok := dup.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic("views: registering metrics: " + err.Error())
 }
