@@ -11,6 +11,7 @@ package comments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -46,6 +47,22 @@ func (s Status) Valid() bool {
 		return true
 	}
 	return false
+}
+
+// CheckStorable refuses what no stored comment may hold; every store calls
+// it before writing one.
+func (c Comment) CheckStorable() error {
+	switch {
+	case c.StoryID <= 0:
+		return fmt.Errorf("story ID %d is not positive", c.StoryID)
+	case c.ParentID < 0:
+		return fmt.Errorf("parent ID %d is negative", c.ParentID)
+	case c.Depth < 1 || c.Depth > MaxDepth:
+		return fmt.Errorf("depth %d is not between 1 and %d", c.Depth, MaxDepth)
+	case !c.Status.Valid():
+		return fmt.Errorf("invalid status %q", c.Status)
+	}
+	return nil
 }
 
 // MaxDepth is how deep replies nest: a reply to a comment at this depth is

@@ -24,7 +24,7 @@ func (s *Service) mailModerator(ctx context.Context, story feeds.Story, c Commen
 	if s.moderator == "" {
 		return
 	}
-	title := oneLine(story.Title, 200)
+	title := OneLine(story.Title, 200)
 	link := s.commentURL(story, c.ID)
 	website := c.Website
 	if website == "" {
@@ -36,7 +36,7 @@ func (s *Service) mailModerator(ctx context.Context, story feeds.Story, c Commen
 		"To reject it:    tidings comments reject %[7]d\n"+
 		"If it is spam:   tidings comments spam %[7]d\n\n"+
 		"Or use the moderation queue: %[8]s/admin/\nThe story: %[9]s\n",
-		s.o.SiteName, title, oneLine(c.Author, MaxAuthor), website, c.Reason, quote(excerpt(c.Body, excerptLen)), c.ID, s.base, link)
+		s.o.SiteName, title, OneLine(c.Author, MaxAuthor), website, c.Reason, quote(excerpt(c.Body, excerptLen)), c.ID, s.base, link)
 	esc := html.EscapeString
 	htmlBody := fmt.Sprintf(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Comment awaiting moderation</title></head><body>
 <p>A comment on %s is awaiting moderation.</p>
@@ -45,11 +45,11 @@ func (s *Service) mailModerator(ctx context.Context, story feeds.Story, c Commen
 <p>To publish it: <code>tidings comments approve %[8]d</code><br>To reject it: <code>tidings comments reject %[8]d</code><br>If it is spam: <code>tidings comments spam %[8]d</code></p>
 <p>Or use the <a href="%[9]s/admin/">moderation queue</a>.</p>
 </body></html>
-`, esc(s.o.SiteName), esc(link), esc(title), esc(oneLine(c.Author, MaxAuthor)), esc(website), esc(c.Reason),
+`, esc(s.o.SiteName), esc(link), esc(title), esc(OneLine(c.Author, MaxAuthor)), esc(website), esc(c.Reason),
 		RenderBody(excerpt(c.Body, excerptLen)), c.ID, esc(s.base))
 	s.send(ctx, c.ID, "moderation", mail.Message{
 		To:        s.moderator,
-		Subject:   oneLine("["+s.o.SiteName+"] Comment awaiting moderation: "+title, 250),
+		Subject:   OneLine("["+s.o.SiteName+"] Comment awaiting moderation: "+title, 250),
 		Text:      text,
 		HTML:      htmlBody,
 		MessageID: s.messageID("comment-held", c.ID),
@@ -86,15 +86,15 @@ func (s *Service) notifyReply(ctx context.Context, c Comment) {
 		s.o.Logger.Warn("reply notification not sent: the address does not open", "comment", c.ID, "parent", p.ID, "err", err)
 		return
 	}
-	title := oneLine(story.Title, 200)
+	title := OneLine(story.Title, 200)
 	link := s.commentURL(story, c.ID)
 	stop := s.stopURL(p.ID)
-	author := oneLine(c.Author, MaxAuthor)
+	author := OneLine(c.Author, MaxAuthor)
 	text := fmt.Sprintf("Hello %s,\n\n%s replied to your comment on \"%s\" at %s:\n\n%s\n\n"+
 		"Read it and answer: %s\n\n"+
 		"You get this mail because you asked to be told of replies to this comment. "+
 		"To stop, open: %s\n",
-		oneLine(p.Author, MaxAuthor), author, title, s.o.SiteName, quote(c.Body), link, stop)
+		OneLine(p.Author, MaxAuthor), author, title, s.o.SiteName, quote(c.Body), link, stop)
 	esc := html.EscapeString
 	htmlBody := fmt.Sprintf(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>New reply</title></head><body>
 <p>Hello %s,</p>
@@ -103,10 +103,10 @@ func (s *Service) notifyReply(ctx context.Context, c Comment) {
 <p><a href="%[3]s">Read it and answer</a></p>
 <p style="font-size:small">You get this mail because you asked to be told of replies to this comment. <a href="%[7]s">Stop these mails</a>.</p>
 </body></html>
-`, esc(oneLine(p.Author, MaxAuthor)), esc(author), esc(link), esc(title), esc(s.o.SiteName), RenderBody(c.Body), esc(stop))
+`, esc(OneLine(p.Author, MaxAuthor)), esc(author), esc(link), esc(title), esc(s.o.SiteName), RenderBody(c.Body), esc(stop))
 	s.send(ctx, c.ID, "reply", mail.Message{
 		To:              to,
-		Subject:         oneLine("New reply to your comment on "+title, 250),
+		Subject:         OneLine("New reply to your comment on "+title, 250),
 		Text:            text,
 		HTML:            htmlBody,
 		MessageID:       s.messageID("comment-reply", c.ID),
@@ -143,10 +143,10 @@ func (s *Service) messageID(kind string, id int64) string {
 	return "<" + kind + "." + strconv.FormatInt(id, 10) + "@" + s.msgHost + ">"
 }
 
-// oneLine makes text fit in a header or a one-line field: control and
+// OneLine makes text fit in a header or a one-line field: control and
 // format characters become spaces, runs of white space one space, and it is
 // cut to at most max characters.
-func oneLine(text string, max int) string {
+func OneLine(text string, max int) string {
 	text = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp) {
 			return ' '

@@ -153,6 +153,15 @@ const (
 	DeliverySkipped DeliveryState = "skipped"
 )
 
+// Valid reports whether s is one of the four delivery states.
+func (s DeliveryState) Valid() bool {
+	switch s {
+	case DeliveryPending, DeliverySent, DeliveryFailed, DeliverySkipped:
+		return true
+	}
+	return false
+}
+
 // Delivery is the record of one issue owed to one subscriber.
 type Delivery struct {
 	Week         string

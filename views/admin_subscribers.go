@@ -168,11 +168,11 @@ func (s *Server) removeSubscriber(c echo.Context) error {
 	if p.RemoveError != "" {
 		return s.renderSubscribers(c, http.StatusBadRequest, p)
 	}
-	ctx := c.Request().Context()
-	// The look-up first: it says why a malformed address is refused.
-	_, err := s.newsletterAdmin().Lookup(ctx, email)
+	// Checked first, so a malformed address is refused with the reason;
+	// Remove then finds and erases the subscriber in one look-up.
+	_, err := newsletter.NormaliseAddress(email)
 	if err == nil {
-		err = s.newsletterAdmin().Remove(ctx, email)
+		err = s.newsletterAdmin().Remove(c.Request().Context(), email)
 	}
 	var bad *newsletter.AddressError
 	switch {

@@ -50,7 +50,7 @@ func cmdAdminPassword(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	keys, err := secrets.Load(a.cfg.Data, os.Getenv("TIDINGS_SECRET_KEY"))
+	keys, err := a.keys()
 	if err != nil {
 		return err
 	}

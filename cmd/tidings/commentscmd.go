@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/tidings/tidings/comments"
 	"github.com/tidings/tidings/mail"
@@ -156,20 +155,11 @@ func cmdCommentsPending(ctx context.Context, a *app, args []string) error {
 		}
 		for _, c := range held {
 			fmt.Fprintf(a.stdout, "%d\tstory %d\t%s\t%s\t%s\t%s\n", c.ID, c.StoryID, c.CreatedAt.Format("2006-01-02 15:04"),
-				oneLine(c.Author, 40), c.Reason, oneLine(c.Body, 80))
+				comments.OneLine(c.Author, 40), c.Reason, comments.OneLine(c.Body, 80))
 		}
 		if len(held) == 0 {
 			fmt.Fprintln(a.stderr, "no comment is waiting for moderation")
 		}
 		return nil
 	})
-}
-
-// oneLine shortens s to n runes on one line, for a terminal.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -16,11 +16,20 @@ import (
 	"github.com/tidings/tidings/store"
 )
 
+// secretKeyEnv names the variable that gives the site's secret key.
+const secretKeyEnv = "TIDINGS_SECRET_KEY"
+
+// keys loads the site's secret key from TIDINGS_SECRET_KEY, or from
+// DATA/secret.key, creating that file the first time.
+func (a *app) keys() (*secrets.Keys, error) {
+	return secrets.Load(a.cfg.Data, os.Getenv(secretKeyEnv))
+}
+
 // newsletterService builds the newsletter from the settings: the keys (from
 // TIDINGS_SECRET_KEY or DATA/secret.key) and the mail transport (--smtp or
 // the outbox). Close the returned transport when done.
 func (a *app) newsletterService(st store.Store) (*newsletter.Service, *secrets.Keys, mail.Transport, error) {
-	keys, err := secrets.Load(a.cfg.Data, os.Getenv("TIDINGS_SECRET_KEY"))
+	keys, err := a.keys()
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -54,6 +54,8 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
+	// One setting for a send, whether the schedule or the admin page starts it.
+	sendOpts := newsletter.SendOptions{Workers: a.cfg.SMTPConnections, Lease: a.cfg.DigestLease}
 	srv, err := views.New(views.Options{
 		Stories:     st,
 		Ready:       st.Ping,
@@ -68,7 +70,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		CacheMaxAge: a.cfg.CacheMaxAge,
 		Changes:     st,
 		NextDigest:  schedule.Next,
-		DigestSend:  newsletter.SendOptions{Workers: a.cfg.SMTPConnections, Lease: a.cfg.DigestLease},
+		DigestSend:  sendOpts,
 		// The admin's feed discovery fetches as the poller does: same
 		// guard, limits and --allow-private-feeds.
 		Discover: feeds.NewFetcher(feeds.FetchOptions{
@@ -101,7 +103,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		wg.Go(func() {
 			err := svc.RunSchedule(ctx, newsletter.ScheduleOptions{
 				Schedule: schedule,
-				Send:     newsletter.SendOptions{Workers: a.cfg.SMTPConnections, Lease: a.cfg.DigestLease},
+				Send:     sendOpts,
 			})
 			if err != nil {
 				errs <- fmt.Errorf("digest schedule: %w", err)

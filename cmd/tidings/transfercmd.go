@@ -180,7 +180,7 @@ func (a *app) importFailed(name string, st store.Store, written transfer.Counts,
 // existingKeys loads the site's secret key if it has one (TIDINGS_SECRET_KEY
 // or DATA/secret.key), without creating a key file; nil when there is none.
 func (a *app) existingKeys() (*secrets.Keys, error) {
-	env := os.Getenv("TIDINGS_SECRET_KEY")
+	env := os.Getenv(secretKeyEnv)
 	if env == "" {
 		if _, err := os.Stat(filepath.Join(a.cfg.Data, secrets.KeyFile)); errors.Is(err, os.ErrNotExist) {
 			return nil, nil

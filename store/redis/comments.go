@@ -131,17 +131,11 @@ func (s *Store) addComment(ctx context.Context, c comments.Comment, token string
 	return commentAsRead(c), nil
 }
 
-// checkNewComment refuses what no stored comment may hold.
+// checkNewComment refuses what no stored comment may hold, and times the
+// store cannot write.
 func checkNewComment(c comments.Comment) error {
-	switch {
-	case c.StoryID <= 0:
-		return fmt.Errorf("story ID %d is not positive", c.StoryID)
-	case c.ParentID < 0:
-		return fmt.Errorf("parent ID %d is negative", c.ParentID)
-	case c.Depth < 1 || c.Depth > comments.MaxDepth:
-		return fmt.Errorf("depth %d is not between 1 and %d", c.Depth, comments.MaxDepth)
-	case !c.Status.Valid():
-		return fmt.Errorf("invalid status %q", c.Status)
+	if err := c.CheckStorable(); err != nil {
+		return err
 	}
 	if err := checkStoredTime("CreatedAt", c.CreatedAt); err != nil {
 		return err

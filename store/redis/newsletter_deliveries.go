@@ -237,7 +237,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) 
 	var weeks []string // in order of first appearance
 	byWeek := map[string][]any{}
 	for _, d := range ds {
-		if !validDeliveryState(d.State) {
+		if !d.State.Valid() {
 			return fmt.Errorf("redis: finish delivery of %q to %d: unknown delivery state %q", d.Week, d.SubscriberID, d.State)
 		}
 		if d.Attempts < 0 {
@@ -315,14 +315,6 @@ func (s *Store) CountDeliveries(ctx context.Context, week string) (newsletter.De
 		}
 	}
 	return newsletter.DeliveryCounts{Pending: n[0], Sent: n[1], Failed: n[2], Skipped: n[3]}, nil
-}
-
-func validDeliveryState(st newsletter.DeliveryState) bool {
-	switch st {
-	case newsletter.DeliveryPending, newsletter.DeliverySent, newsletter.DeliveryFailed, newsletter.DeliverySkipped:
-		return true
-	}
-	return false
 }
 
 // packDelivery is the stored form of a delivery, one string:

@@ -341,7 +341,7 @@ func FuzzDeliveryRecord(f *testing.F) {
 			Attempts: attempts, Owner: owner, LastError: lastErr, NotBefore: time.Unix(0, nanos).UTC()}
 		rec := packDelivery(d)
 		got, err := unpackDelivery("w", 7, rec)
-		roundTrips := validDeliveryState(d.State) && attempts >= 0
+		roundTrips := d.State.Valid() && attempts >= 0
 		if roundTrips && (err != nil || got != d) {
 			t.Errorf("unpack(pack(%+v)) = %+v, %v", d, got, err)
 		}

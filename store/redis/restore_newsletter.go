@@ -174,7 +174,7 @@ func (s *Store) RestoreDeliveries(ctx context.Context, ds []newsletter.Delivery)
 	var weeks []string
 	byWeek := map[string][]any{}
 	for _, d := range ds {
-		if !validDeliveryState(d.State) {
+		if !d.State.Valid() {
 			return fmt.Errorf("redis: restore delivery of %q to %d: unknown delivery state %q", d.Week, d.SubscriberID, d.State)
 		}
 		where, score := "", int64(0)

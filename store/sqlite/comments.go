@@ -20,7 +20,7 @@ const commentColumns = `id, story_id, parent_id, depth, author, website, body, e
 // AddComment stores c under a new ID and returns it as stored. A zero
 // CreatedAt becomes now.
 func (s *Store) AddComment(ctx context.Context, c comments.Comment) (comments.Comment, error) {
-	if err := checkNewComment(c); err != nil {
+	if err := c.CheckStorable(); err != nil {
 		return comments.Comment{}, fmt.Errorf("sqlite: add comment: %w", err)
 	}
 	if c.CreatedAt.IsZero() {
@@ -37,21 +37,6 @@ func (s *Store) AddComment(ctx context.Context, c comments.Comment) (comments.Co
 		return comments.Comment{}, fmt.Errorf("sqlite: add comment on story %d: %w", c.StoryID, err)
 	}
 	return got, nil
-}
-
-// checkNewComment refuses what no stored comment may hold.
-func checkNewComment(c comments.Comment) error {
-	switch {
-	case c.StoryID <= 0:
-		return fmt.Errorf("story ID %d is not positive", c.StoryID)
-	case c.ParentID < 0:
-		return fmt.Errorf("parent ID %d is negative", c.ParentID)
-	case c.Depth < 1 || c.Depth > comments.MaxDepth:
-		return fmt.Errorf("depth %d is not between 1 and %d", c.Depth, comments.MaxDepth)
-	case !c.Status.Valid():
-		return fmt.Errorf("invalid status %q", c.Status)
-	}
-	return nil
 }
 
 // Comment returns the comment with the given ID or ErrNotFound.

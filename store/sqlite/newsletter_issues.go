@@ -193,9 +193,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, week, owner string, n int, 
 // the present ones are committed.
 func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) error {
 	for _, d := range ds {
-		switch d.State {
-		case newsletter.DeliveryPending, newsletter.DeliverySent, newsletter.DeliveryFailed, newsletter.DeliverySkipped:
-		default:
+		if !d.State.Valid() {
 			return fmt.Errorf("sqlite: finish delivery %s/%d: invalid state %q", d.Week, d.SubscriberID, d.State)
 		}
 	}

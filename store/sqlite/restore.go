@@ -284,7 +284,7 @@ func (s *Store) RestoreDeliveries(ctx context.Context, ds []newsletter.Delivery)
 // sealed addresses as given, in one transaction.
 func (s *Store) RestoreComments(ctx context.Context, cs []comments.Comment) error {
 	for _, c := range cs {
-		if err := checkNewComment(c); err != nil {
+		if err := c.CheckStorable(); err != nil {
 			return fmt.Errorf("sqlite: restore comment %d: %w", c.ID, err)
 		}
 	}

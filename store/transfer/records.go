@@ -246,9 +246,7 @@ func fromDelivery(d newsletter.Delivery) deliveryRec {
 }
 
 func (r deliveryRec) delivery() (newsletter.Delivery, error) {
-	switch newsletter.DeliveryState(r.State) {
-	case newsletter.DeliveryPending, newsletter.DeliverySent, newsletter.DeliveryFailed, newsletter.DeliverySkipped:
-	default:
+	if !newsletter.DeliveryState(r.State).Valid() {
 		return newsletter.Delivery{}, fmt.Errorf("delivery of %s to %d: unknown state %q", r.Week, r.SubscriberID, r.State)
 	}
 	switch {
