@@ -102,19 +102,35 @@ type instrumented struct {
 // Send sends through the wrapped transport and counts the outcome. A send
 // cancelled by its caller is neither sent nor failed.
 func (t *instrumented) Send(ctx context.Context, from, to string, raw []byte) error {
-	kind := string(kindOf(ctx))
 	start := time.Now()
 	err := t.Transport.Send(ctx, from, to, raw)
+	t.count(ctx, start, err)
+	return err
+}
+
+// sendEach implements eachSender, counting each message as its outcome
+// comes; a message's duration runs from the previous outcome.
+func (t *instrumented) sendEach(ctx context.Context, from string, msgs []Outgoing, result func(int, error) bool) {
+	start := time.Now()
+	SendEach(ctx, t.Transport, from, msgs, func(i int, err error) bool {
+		t.count(ctx, start, err)
+		start = time.Now()
+		return result(i, err)
+	})
+}
+
+// count records one message's outcome, err, for a send that began at start.
+func (t *instrumented) count(ctx context.Context, start time.Time, err error) {
+	kind := string(kindOf(ctx))
 	switch {
 	case err == nil:
 		t.m.sent.WithLabelValues(kind).Inc()
 	case ctx.Err() != nil:
-		return err
+		return
 	case IsPermanent(err):
 		t.m.failed.WithLabelValues(kind, "true").Inc()
 	default:
 		t.m.failed.WithLabelValues(kind, "false").Inc()
 	}
 	t.m.duration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
-	return err
 }

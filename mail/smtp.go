@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,34 +108,12 @@ func openSMTP(cfg smtpConfig, o Options) (*smtpTransport, error) {
 
 // Send implements Transport.
 func (t *smtpTransport) Send(ctx context.Context, from, to string, raw []byte) error {
-	envFrom, err := envelopeAddr(from)
-	if err != nil {
-		return err
-	}
-	if err := checkAddr(to); err != nil {
-		return err
-	}
-	select {
-	case <-t.done:
-		return ErrClosed
-	default:
-	}
-	if t.limit != nil {
-		if err := t.limit.Wait(ctx); err != nil {
-			return fmt.Errorf("mail: rate limit: %w", err)
-		}
-	}
-	var c *smtp.Client
-	select {
-	case c = <-t.slots:
-	case <-ctx.Done():
-		return fmt.Errorf("mail: waiting for a connection: %w", ctx.Err())
-	case <-t.done:
-		return ErrClosed
-	}
-	c, err = t.deliver(ctx, c, envFrom, to, raw)
-	t.slots <- c
-	return err
+	var out error
+	t.sendEach(ctx, from, []Outgoing{{To: to, Raw: raw}}, func(_ int, err error) bool {
+		out = err
+		return true
+	})
+	return out
 }
 
 // deliver sends one message over c (dialling when c is nil) and returns the
@@ -236,14 +215,31 @@ func (t *smtpTransport) Close() error {
 // pipelined is transact for a server that offers PIPELINING (RFC 2920):
 // MAIL, RCPT and DATA go in one write and their three replies are read in
 // order, then the body goes in one more; two round trips instead of four.
-// Every reply is read even after a refusal, so the session stays in step
-// for the RSET that follows.
 func pipelined(tx *textproto.Conn, from, to string, raw []byte) (string, error) {
-	w := tx.Writer.W
-	w.WriteString("MAIL FROM:<" + from + ">\r\nRCPT TO:<" + to + ">\r\nDATA\r\n")
-	if err := w.Flush(); err != nil {
+	writeEnvelope(tx, from, to)
+	if err := tx.Writer.W.Flush(); err != nil {
 		return StepMail, err
 	}
+	if step, err := readEnvelope(tx); err != nil {
+		return step, err
+	}
+	if err := writeData(tx, raw); err != nil {
+		return StepData, err
+	}
+	_, _, err := tx.ReadResponse(250)
+	return StepData, err
+}
+
+// writeEnvelope buffers MAIL, RCPT and DATA for one message.
+func writeEnvelope(tx *textproto.Conn, from, to string) {
+	tx.Writer.W.WriteString("MAIL FROM:<" + from + ">\r\nRCPT TO:<" + to + ">\r\nDATA\r\n")
+}
+
+// readEnvelope reads the replies to writeEnvelope's three commands and
+// returns the step that failed first. Every reply is read even after a
+// refusal, so the session stays in step for the RSET that follows; an error
+// that is not a *textproto.Error means the connection is gone.
+func readEnvelope(tx *textproto.Conn) (string, error) {
 	var step string
 	var first error
 	for _, r := range []struct {
@@ -253,7 +249,7 @@ func pipelined(tx *textproto.Conn, from, to string, raw []byte) (string, error) 
 		_, _, err := tx.ReadResponse(r.code)
 		var proto *textproto.Error
 		if err != nil && !errors.As(err, &proto) {
-			return r.step, err // the connection is gone
+			return r.step, err
 		}
 		if err != nil && first == nil {
 			step, first = r.step, err
@@ -261,6 +257,7 @@ func pipelined(tx *textproto.Conn, from, to string, raw []byte) (string, error) 
 		if err == nil && r.step == StepData && first != nil {
 			// A server that took DATA although MAIL or RCPT failed gets an
 			// empty message ended at once, which it must refuse.
+			w := tx.Writer.W
 			if _, err := w.WriteString(".\r\n"); err != nil {
 				return step, err
 			}
@@ -272,14 +269,7 @@ func pipelined(tx *textproto.Conn, from, to string, raw []byte) (string, error) 
 			}
 		}
 	}
-	if first != nil {
-		return step, first
-	}
-	if err := writeData(tx, raw); err != nil {
-		return StepData, err
-	}
-	_, _, err := tx.ReadResponse(250)
-	return StepData, err
+	return step, first
 }
 
 var (
@@ -287,31 +277,49 @@ var (
 	crlfDot = []byte("\r\n.")
 )
 
+// crlfOnly reports whether every line of raw ends in CRLF (all of ours do).
+func crlfOnly(raw []byte) bool {
+	return bytes.Count(raw, crlf[1:]) == bytes.Count(raw, crlf)
+}
+
 // writeData sends raw as the DATA body with its ending. A message in CRLF
-// form (all of ours) is dot-stuffed with one replace and sent in one write;
-// anything else goes through textproto's byte-by-byte DotWriter.
+// form is dot-stuffed with one replace and sent in one write; anything else
+// goes through textproto's byte-by-byte DotWriter.
 func writeData(tx *textproto.Conn, raw []byte) error {
-	if bytes.Count(raw, crlf[1:]) != bytes.Count(raw, crlf) {
+	if !crlfOnly(raw) {
 		dw := tx.DotWriter()
 		if _, err := dw.Write(raw); err != nil {
 			return err
 		}
 		return dw.Close()
 	}
-	body := make([]byte, 0, len(raw)+len(raw)/64+8)
-	if len(raw) > 0 && raw[0] == '.' {
-		body = append(body, '.')
-	}
-	body = append(body, bytes.ReplaceAll(raw, crlfDot, []byte("\r\n.."))...)
-	if len(body) > 0 && !bytes.HasSuffix(body, crlf) {
-		body = append(body, crlf...)
-	}
-	body = append(body, ".\r\n"...)
 	w := tx.Writer.W
-	if _, err := w.Write(body); err != nil {
+	if _, err := w.Write(appendData(nil, raw)); err != nil {
 		return err
 	}
 	return w.Flush()
+}
+
+// appendData appends raw, in CRLF form, dot-stuffed and ended with ".".
+func appendData(body, raw []byte) []byte {
+	body = slices.Grow(body, len(raw)+len(raw)/64+8)
+	if len(raw) > 0 && raw[0] == '.' {
+		body = append(body, '.')
+	}
+	for rest := raw; ; {
+		i := bytes.Index(rest, crlfDot)
+		if i < 0 {
+			body = append(body, rest...)
+			break
+		}
+		body = append(body, rest[:i+len(crlfDot)]...)
+		body = append(body, '.')
+		rest = rest[i+len(crlfDot):]
+	}
+	if len(raw) > 0 && !bytes.HasSuffix(raw, crlf) {
+		body = append(body, crlf...)
+	}
+	return append(body, ".\r\n"...)
 }
 
 func isASCII(s string) bool {

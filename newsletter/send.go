@@ -19,7 +19,10 @@ type SendOptions struct {
 	// Workers is how many messages are in flight at once; default 4 (match
 	// the mail transport's connections).
 	Workers int
-	// Batch is how many deliveries a worker claims at a time; default 10.
+	// Batch is how many deliveries a worker claims at a time; default 10. A
+	// worker's batch is recorded while it goes on sending, and waited for
+	// before the next claim, so at most Workers×Batch messages accepted by
+	// the mail server are unrecorded when the process dies: those may go twice.
 	Batch int
 	// Lease is how long a claim hides deliveries from other processes; a
 	// crashed sender's claims become claimable again after it. Default 2m.
@@ -51,6 +54,12 @@ type SendReport struct {
 // Done is the number of deliveries finished.
 func (r SendReport) Done() int { return r.Sent + r.Failed + r.Skipped }
 
+// Defaults for SendOptions.
+const (
+	DefaultWorkers = 4
+	DefaultBatch   = 10
+)
+
 // HardFailuresToBounce is how many permanent failures in a row make a
 // subscriber Bounced.
 const HardFailuresToBounce = 3
@@ -81,10 +90,10 @@ func (o SendOptions) withDefaults() SendOptions {
 		o.Owner = "sender-" + hex.EncodeToString(b[:])
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = DefaultWorkers
 	}
 	if o.Batch <= 0 {
-		o.Batch = 10
+		o.Batch = DefaultBatch
 	}
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
@@ -144,7 +153,8 @@ type run struct {
 	prepared *mail.Prepared
 
 	// fin carries finished deliveries to the finisher (see finisher).
-	fin chan finishRequest
+	fin   chan finishRequest
+	flush chan struct{} // a worker waits for its answers: commit now
 
 	mu           sync.Mutex
 	bounced      int
@@ -170,6 +180,7 @@ func (r *run) send(ctx context.Context) (SendReport, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r.fin = make(chan finishRequest)
+	r.flush = make(chan struct{}, 1)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -262,9 +273,13 @@ func (r *run) plan(ctx context.Context) error {
 // when their lease ends. A batch's subscribers are read in one call.
 func (r *run) work(ctx context.Context) error {
 	st := r.s.o.Store
-	done := make(chan error, 1) // the finisher's answers to this worker
+	f := &finishes{fin: r.fin, flush: r.flush, done: make(chan error, r.o.Batch)}
 	ids := make([]int64, 0, r.o.Batch)
 	for {
+		// The previous batch is recorded before more is claimed.
+		if err := f.wait(); err != nil {
+			return err
+		}
 		batch, err := st.ClaimDeliveries(ctx, r.is.Week, r.o.Owner, r.o.Batch, r.s.now(), r.o.Lease)
 		if err != nil {
 			return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
@@ -295,42 +310,78 @@ func (r *run) work(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("newsletter: send %s: %w", r.is.Week, err)
 		}
-		for _, d := range batch {
-			if ctx.Err() != nil {
-				return nil
-			}
-			sub, found := subs[d.SubscriberID]
-			if err := r.deliver(ctx, d, sub, found, done); err != nil {
-				return err
-			}
-			r.progress(ctx)
+		if err := r.deliver(ctx, batch, subs, f); err != nil {
+			return errors.Join(err, f.wait())
 		}
 	}
 }
 
+// finishes are one worker's deliveries handed to the finisher and not yet
+// answered.
+type finishes struct {
+	fin     chan<- finishRequest
+	flush   chan<- struct{}
+	done    chan error // capacity: the batch, so the finisher never waits on it
+	pending int
+}
+
+// add hands d to the finisher without waiting.
+func (f *finishes) add(d Delivery) {
+	f.fin <- finishRequest{d: d, done: f.done}
+	f.pending++
+}
+
+// wait returns once every delivery handed over is recorded, with the first
+// error.
+func (f *finishes) wait() error {
+	if f.pending > 0 {
+		select { // the finisher has every one of them already: ask it to write
+		case f.flush <- struct{}{}:
+		default: // a flush is asked for already
+		}
+	}
+	var first error
+	for ; f.pending > 0; f.pending-- {
+		if err := <-f.done; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // finisher records finished deliveries for every worker of the run, until
-// r.fin is closed. Each worker hands over one delivery and waits for the
-// answer before it sends its next message, so at most one message per worker
-// has been accepted by the mail server but not recorded, should the process
-// die. While one write is under way the others queue up, and the next write
-// takes all of them: one commit serves many messages.
+// r.fin is closed. Workers hand over each delivery as it is done and go on
+// sending; they wait for the answers before their next claim, so at most a
+// batch per worker has been accepted by the mail server but not recorded,
+// should the process die. The finisher gathers what comes in and writes it
+// in one commit when a worker waits for its answers, when every worker's
+// batch is in, or finishLinger after the first: one commit serves many
+// messages.
 func (r *run) finisher(ctx context.Context) {
 	var group []finishRequest
 	var ds []Delivery
-	for req := range r.fin {
-		group = append(group[:0], req)
-	gather:
-		for {
-			select {
-			case more, ok := <-r.fin:
-				if !ok {
-					break gather
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	full := r.o.Workers * r.o.Batch
+	for open := true; open; {
+		select {
+		case req, ok := <-r.fin:
+			if open = ok; ok {
+				group = append(group, req)
+				if len(group) == 1 {
+					linger.Reset(finishLinger)
 				}
-				group = append(group, more)
-			default:
-				break gather
+				if len(group) < full {
+					continue
+				}
 			}
+		case <-r.flush:
+		case <-linger.C:
 		}
+		if len(group) == 0 {
+			continue
+		}
+		linger.Stop()
 		ds = ds[:0]
 		for _, g := range group {
 			ds = append(ds, g.d)
@@ -347,8 +398,13 @@ func (r *run) finisher(ctx context.Context) {
 		for _, g := range group {
 			g.done <- err
 		}
+		group = group[:0]
 	}
 }
+
+// finishLinger bounds how long a finished delivery waits for others to share
+// its commit.
+const finishLinger = 20 * time.Millisecond
 
 // pollWait is how long a worker with nothing to claim waits before looking
 // again.
@@ -356,32 +412,58 @@ func pollWait(lease time.Duration) time.Duration {
 	return min(time.Second, max(lease/20, 10*time.Millisecond))
 }
 
-// deliver sends one message to sub (found false: erased) and records the
-// outcome. Only store errors stop the send; mail errors are the delivery's
-// outcome.
-func (r *run) deliver(ctx context.Context, d Delivery, sub Subscriber, found bool, done chan error) error {
-	if !found || sub.Status != Confirmed {
-		d.State = DeliverySkipped
-		return r.finish(d, done)
+// deliver sends a batch's messages to their subscribers (subs: those not
+// erased) over one mail connection, and hands each outcome to the finisher as
+// it comes. Only store errors and errors of the mail setup stop the send;
+// other mail errors are the delivery's outcome.
+func (r *run) deliver(ctx context.Context, batch []Delivery, subs map[int64]Subscriber, f *finishes) error {
+	msgs := make([]mail.Outgoing, 0, len(batch))
+	of := make([]Delivery, 0, len(batch)) // the delivery of each message
+	for _, d := range batch {
+		sub, found := subs[d.SubscriberID]
+		if !found || sub.Status != Confirmed {
+			d.State = DeliverySkipped
+			f.add(d)
+			continue
+		}
+		addr, err := r.s.o.Keys.Open(sub.Sealed)
+		if err != nil {
+			d.State, d.LastError = DeliveryFailed, "address cannot be decrypted (wrong secret key?)"
+			f.add(d)
+			continue
+		}
+		raw, err := r.prepared.Render(nil, mail.Recipient{
+			To:        addr,
+			MessageID: r.s.messageID("digest", fmt.Sprintf("%s.%d", r.is.Week, sub.ID)),
+			URL:       r.s.UnsubscribeURL(sub.ID),
+		})
+		if err != nil {
+			if err := r.outcome(ctx, d, sub, err, f); err != nil {
+				return err
+			}
+			continue
+		}
+		msgs = append(msgs, mail.Outgoing{To: addr, Raw: raw})
+		of = append(of, d)
 	}
-	addr, err := r.s.o.Keys.Open(sub.Sealed)
-	if err != nil {
-		d.State, d.LastError = DeliveryFailed, "address cannot be decrypted (wrong secret key?)"
-		return r.finish(d, done)
-	}
-	raw, err := r.prepared.Render(nil, mail.Recipient{
-		To:        addr,
-		MessageID: r.s.messageID("digest", fmt.Sprintf("%s.%d", r.is.Week, sub.ID)),
-		URL:       r.s.UnsubscribeURL(sub.ID),
+	var stop error
+	mail.SendEach(mail.WithKind(ctx, mail.KindDigest), r.s.o.Mail, mailAddress(r.s.o.From), msgs, func(i int, err error) bool {
+		stop = r.outcome(ctx, of[i], subs[of[i].SubscriberID], err, f)
+		r.progress(ctx)
+		return stop == nil && ctx.Err() == nil
 	})
-	if err == nil {
-		err = r.s.o.Mail.Send(mail.WithKind(ctx, mail.KindDigest), mailAddress(r.s.o.From), addr, raw)
-	}
+	return stop
+}
+
+// outcome records how sending d to sub went (err nil: the mail server took
+// it).
+func (r *run) outcome(ctx context.Context, d Delivery, sub Subscriber, err error, f *finishes) error {
 	if setupError(err) {
 		// About the mail server or our settings, not this subscriber: stop,
 		// and let this delivery be claimed again at once by the next run.
 		d.NotBefore = time.Time{}
-		if ferr := r.finish(d, done); ferr != nil {
+		f.add(d)
+		if ferr := f.wait(); ferr != nil {
 			return ferr
 		}
 		return fmt.Errorf("newsletter: send %s stopped: %w", r.is.Week, err)
@@ -409,7 +491,8 @@ func (r *run) deliver(ctx context.Context, d Delivery, sub Subscriber, found boo
 		d.State, d.LastError = DeliveryPending, err.Error()
 		d.NotBefore = now.Add(r.o.RetryBase << (d.Attempts - 1))
 	}
-	return r.finish(d, done)
+	f.add(d)
+	return nil
 }
 
 // setupError reports whether a mail error concerns the connection to the
@@ -418,12 +501,6 @@ func (r *run) deliver(ctx context.Context, d Delivery, sub Subscriber, found boo
 func setupError(err error) bool {
 	var se *mail.SendError
 	return errors.As(err, &se) && (se.Step == mail.StepConnect || se.Step == mail.StepMail && mail.IsPermanent(err))
-}
-
-// finish hands d to the finisher and waits until it is recorded.
-func (r *run) finish(d Delivery, done chan error) error {
-	r.fin <- finishRequest{d: d, done: done}
-	return <-done
 }
 
 // updateSubscriber applies change to the subscriber as stored now (the copy

@@ -137,8 +137,12 @@ func (s *Store) SubscribersByID(ctx context.Context, ids []int64) (map[int64]new
 		return out, nil
 	}
 	list, _ := json.Marshal(ids) // []int64 always marshals
-	rows, err := s.read.QueryContext(ctx, `SELECT `+subscriberColumns+` FROM subscribers
-		WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	byID, err := s.stmts.get(ctx, s.read, `SELECT `+subscriberColumns+` FROM subscribers
+		WHERE id IN (SELECT value FROM json_each(?))`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: subscribers by ID: %w", err)
+	}
+	rows, err := byID.QueryContext(ctx, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subscribers by ID: %w", err)
 	}

@@ -172,13 +172,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, week, owner string, n int, 
 	if n <= 0 {
 		return nil, nil
 	}
-	out, err := scanAll(scanDelivery)(s.write.QueryContext(ctx, `UPDATE deliveries SET owner = ?, not_before = ?
+	claim, err := s.stmts.get(ctx, s.write, `UPDATE deliveries SET owner = ?, not_before = ?
 		WHERE week = ? AND subscriber_id IN (
 			SELECT subscriber_id FROM deliveries
 			WHERE week = ? AND state = 'pending' AND not_before <= ?
 			ORDER BY subscriber_id LIMIT ?)
-		RETURNING `+deliveryColumns,
-		owner, formatTime(now.Add(lease)), week, week, formatTime(now), n))
+		RETURNING `+deliveryColumns)
+	var out []newsletter.Delivery
+	if err == nil {
+		out, err = scanAll(scanDelivery)(claim.QueryContext(ctx,
+			owner, formatTime(now.Add(lease)), week, week, formatTime(now), n))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim deliveries of %s: %w", week, err)
 	}
@@ -201,13 +205,13 @@ func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) 
 		return nil
 	}
 	var absent []newsletter.Delivery
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = ?, attempts = ?,
-			last_error = ?, not_before = ?, owner = '', sent_at = ? WHERE week = ? AND subscriber_id = ?`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+	finish, err := s.stmts.get(ctx, s.write, `UPDATE deliveries SET state = ?, attempts = ?,
+		last_error = ?, not_before = ?, owner = '', sent_at = ? WHERE week = ? AND subscriber_id = ?`)
+	if err != nil {
+		return fmt.Errorf("sqlite: finish deliveries: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, finish)
 		absent = absent[:0]
 		for _, d := range ds {
 			res, err := stmt.ExecContext(ctx, string(d.State), d.Attempts, d.LastError,

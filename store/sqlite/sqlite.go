@@ -31,6 +31,7 @@ import (
 type Store struct {
 	write *sql.DB // one connection; transactions begin IMMEDIATE
 	read  *sql.DB // query_only connections
+	stmts stmts   // hot statements, prepared once
 	// ownChange is the change counter this Store last wrote (changes.go).
 	ownChange atomic.Int64
 }
@@ -144,7 +145,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close lets SQLite refresh its planner statistics, then closes both pools.
 func (s *Store) Close() error {
 	_, err := s.write.Exec(`PRAGMA optimize`)
-	return errors.Join(err, s.read.Close(), s.write.Close())
+	return errors.Join(err, s.stmts.close(), s.read.Close(), s.write.Close())
 }
 
 // inTx runs fn in a write transaction, committing when fn returns nil.
