@@ -127,11 +127,11 @@ func (s *Server) testDigest(c echo.Context) error {
 	if p.TestError != "" {
 		return s.renderDigests(c, http.StatusBadRequest, p)
 	}
-	week, err := s.formWeek(c.Request().Context(), form.Get("week"))
+	is, err := s.formIssue(c.Request().Context(), form.Get("week"))
 	if err != nil {
 		return err
 	}
-	err = s.newsletterAdmin().SendTest(c.Request().Context(), week, email)
+	err = s.newsletterAdmin().SendTest(c.Request().Context(), is.Week, email)
 	var bad *newsletter.AddressError
 	switch {
 	case err == nil:
@@ -153,14 +153,11 @@ func (s *Server) testDigest(c echo.Context) error {
 // elsewhere (the scheduler, another process) is shared, never doubled.
 func (s *Server) sendDigest(c echo.Context) error {
 	ctx := c.Request().Context()
-	week, err := s.formWeek(ctx, c.Request().PostForm.Get("week"))
+	is, err := s.formIssue(ctx, c.Request().PostForm.Get("week"))
 	if err != nil {
 		return err
 	}
-	is, err := s.newsletterAdmin().StoredIssue(ctx, week)
-	if err != nil {
-		return err
-	}
+	week := is.Week
 	if !is.SentAt.IsZero() {
 		return c.Redirect(http.StatusSeeOther, "/admin/digests?done=sent")
 	}
@@ -182,18 +179,17 @@ func (s *Server) sendDigest(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/digests?done=started")
 }
 
-// formWeek reads the week a digest form names.
-func (s *Server) formWeek(ctx context.Context, raw string) (string, error) {
+// formIssue reads the stored issue of the week a digest form names.
+func (s *Server) formIssue(ctx context.Context, raw string) (newsletter.Issue, error) {
 	week, err := newsletter.ParseWeek(raw)
 	if err != nil {
-		return "", echo.NewHTTPError(http.StatusBadRequest, "The form names no issue week. Reload the digests page and try again.")
+		return newsletter.Issue{}, echo.NewHTTPError(http.StatusBadRequest, "The form names no issue week. Reload the digests page and try again.")
 	}
-	if _, err := s.newsletterAdmin().StoredIssue(ctx, week); errors.Is(err, newsletter.ErrNotFound) {
-		return "", echo.NewHTTPError(http.StatusConflict, "No issue was composed in week "+week+". Reload the digests page and compose it first.")
-	} else if err != nil {
-		return "", err
+	is, err := s.newsletterAdmin().StoredIssue(ctx, week)
+	if errors.Is(err, newsletter.ErrNotFound) {
+		return is, echo.NewHTTPError(http.StatusConflict, "No issue was composed in week "+week+". Reload the digests page and compose it first.")
 	}
-	return week, nil
+	return is, err
 }
 
 func (s *Server) renderDigests(c echo.Context, code int, p digestsPage) error {

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,12 +48,7 @@ func parsePages() (*pages, error) {
 		// csrfToken is bound to the server by pages.bind.
 		"csrfToken": func() string { return "" },
 		"box":       func(page string) newsletterBox { return newsletterBox{Page: page} },
-		"plural": func(n int, one, many string) string {
-			if n == 1 {
-				return strconv.Itoa(n) + " " + one
-			}
-			return strconv.Itoa(n) + " " + many
-		},
+		"plural":    countNoun,
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
