@@ -457,17 +457,9 @@ func (r *Relater) rank(s *relScratch, qNorm float64, self, cluster int64, tags t
 		if dn == 0 {
 			continue
 		}
-		score := s.dot[slot] / (qNorm * dn)
-		if score >= relTagBonusMinCosine {
-			score += min(relTagBonus*float64(bitCount(uint16(d.tags&tags))), relTagBonusMax)
+		if score, ok := r.relatedScore(s.dot[slot]/(qNorm*dn), d.tags&tags); ok {
+			out = insertRelated(out, Related{ID: d.id, Score: score}, k)
 		}
-		// Rounded, so that stories of equal text tie exactly whatever the
-		// floating-point history of their norms.
-		score = math.Round(score*1e6) / 1e6
-		if score < SimilarFloor {
-			continue
-		}
-		out = insertRelated(out, Related{ID: d.id, Score: score}, k)
 	}
 	return out
 }
