@@ -38,13 +38,15 @@ func Instrument(st Store, reg prometheus.Registerer) Store {
 			Help: "Store calls that failed (not counting \"not found\"), by operation.",
 		}, []string{"op"}),
 	}
-	for _, op := range timedOps {
-		m.duration.WithLabelValues(op)
-		m.errors.WithLabelValues(op)
-	}
 	if reg != nil {
 		m.duration = metrics.Register(reg, m.duration)
 		m.errors = metrics.Register(reg, m.errors)
+	}
+	// Every series is created now, so dashboards see them at once, and
+	// looked up here once rather than by label on every call.
+	m.ops = make(map[string]opMetrics, len(timedOps))
+	for _, op := range timedOps {
+		m.ops[op] = opMetrics{m.duration.WithLabelValues(op), m.errors.WithLabelValues(op)}
 	}
 	return &instrumented{Store: st, m: m}
 }
@@ -63,13 +65,21 @@ var timedOps = []string{
 type storeMetrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
+	ops      map[string]opMetrics // by timedOps; read-only once built
+}
+
+// opMetrics are one operation's series.
+type opMetrics struct {
+	duration prometheus.Observer
+	errors   prometheus.Counter
 }
 
 // done records one call of op that started at start and returned err.
 func (m *storeMetrics) done(op string, start time.Time, err error) {
-	m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	o := m.ops[op]
+	o.duration.Observe(time.Since(start).Seconds())
 	if err != nil && !notFound(err) {
-		m.errors.WithLabelValues(op).Inc()
+		o.errors.Inc()
 	}
 }
 
