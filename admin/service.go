@@ -9,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tidings/tidings/ratelimit"
 	"github.com/tidings/tidings/secrets"
 )
 
@@ -115,7 +115,7 @@ func (s *Service) passwordHash(ctx context.Context) (string, error) {
 // the client failed MaxFailures times within FailureWindow (checked first,
 // so the right password does not help), ErrNoPassword, ErrBadPassword.
 func (s *Service) Login(ctx context.Context, password, ip string) (token string, err error) {
-	client := s.o.Keys.HashIP(clientKey(ip))
+	client := s.o.Keys.HashIP(ratelimit.ClientKey(ip))
 	// One attempt at a time per client, so that parallel guesses cannot all
 	// pass the count below before any failure is recorded.
 	unlock, err := s.clients.lock(ctx, client)
@@ -231,21 +231,6 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return fmt.Errorf("admin: logout: %w", err)
 	}
 	return nil
-}
-
-// clientKey is what failed logins are counted by: the address, or for IPv6
-// its /64 network, which one household or server usually has whole (so
-// that an attacker cannot step past the limit by changing the last bits).
-func clientKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	if a = a.Unmap(); a.Is4() {
-		return a.String()
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
 }
 
 // sessionID is the name of a session in the store: the hex SHA-256 of its

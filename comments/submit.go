@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
+	"github.com/tidings/tidings/ratelimit"
 )
 
 // Limits on the fields of a comment, in characters.
@@ -70,7 +70,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (c Comment, err er
 	c.StoryID = sub.StoryID
 	c.EmailIndex = s.o.Keys.BlindIndex(newsletter.IndexForm(addr))
 	c.EmailSealed = s.o.Keys.Seal(addr)
-	c.IPHash = s.o.Keys.HashIP(clientKey(sub.IP))
+	c.IPHash = s.o.Keys.HashIP(ratelimit.ClientKey(sub.IP))
 	c.CreatedAt = now
 	if err := s.checkRate(ctx, c.IPHash, now); err != nil {
 		return Comment{}, err
@@ -117,18 +117,6 @@ func (s *Service) checkRate(ctx context.Context, ipHash string, now time.Time) e
 		return ErrRateLimited
 	}
 	return nil
-}
-
-// clientKey is what the rate limits count by: the IP address, or for IPv6
-// its /64 network, which one subscriber line usually gets whole (counting by
-// address would let a client rotate through 2^64 of them).
-func clientKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() {
-		return ip
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
 }
 
 // storyOf is the story a submission goes under: the one the caller read, or
