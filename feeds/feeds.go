@@ -16,6 +16,10 @@ var (
 	ErrNotFound = errors.New("feeds: not found")
 	// ErrExists means a source with the same URL is already stored.
 	ErrExists = errors.New("feeds: already exists")
+	// ErrUnavailable means the store could not be reached or did not answer
+	// in time; the same call may succeed a moment later. Stores wrap it for
+	// every domain's calls, since this is the package they all import.
+	ErrUnavailable = errors.New("feeds: the store cannot be reached")
 )
 
 // Source is a feed that is polled for stories.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/mail"
+	"github.com/tidings/tidings/ratelimit"
 	"github.com/tidings/tidings/secrets"
 )
 
@@ -30,7 +31,12 @@ type Options struct {
 	From string
 	// Comments counts approved comments for ranking stories (optional).
 	Comments CommentCounter
-	Logger   *slog.Logger
+	// SignupsPerHour bounds the sign-ups one client (an IPv4 address or an
+	// IPv6 /64) may make in an hour, so that nobody can have the site mail
+	// confirmations to a list of strangers; default DefaultSignupsPerHour,
+	// negative: no limit. Counted in this process's memory.
+	SignupsPerHour int
+	Logger         *slog.Logger
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -41,6 +47,7 @@ type Service struct {
 	o       Options
 	base    string // BaseURL without a trailing slash
 	msgHost string // domain part of Message-IDs
+	signups *ratelimit.Window
 }
 
 // Timing rules of the double opt-in.
@@ -52,6 +59,8 @@ const (
 	ConfirmMailInterval = 10 * time.Minute
 	// PendingLifetime is how long an unconfirmed sign-up is kept.
 	PendingLifetime = 7 * 24 * time.Hour
+	// DefaultSignupsPerHour is Options.SignupsPerHour's default.
+	DefaultSignupsPerHour = 10
 )
 
 // Token purposes, so a token made for one use never works for another.
@@ -84,7 +93,14 @@ func NewService(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{o: o, base: strings.TrimRight(o.BaseURL, "/"), msgHost: u.Hostname()}, nil
+	s := &Service{o: o, base: strings.TrimRight(o.BaseURL, "/"), msgHost: u.Hostname()}
+	switch {
+	case o.SignupsPerHour == 0:
+		s.signups = &ratelimit.Window{Max: DefaultSignupsPerHour, Per: time.Hour}
+	case o.SignupsPerHour > 0:
+		s.signups = &ratelimit.Window{Max: o.SignupsPerHour, Per: time.Hour}
+	}
+	return s, nil
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC() }

@@ -339,6 +339,39 @@ func TestSubscribeRefusesBadAddresses(t *testing.T) {
 	}
 }
 
+// TestSubscribeLimitsClients: one client (here an IPv6 /64 rotating its
+// last bits) gets DefaultSignupsPerHour sign-ups an hour; the next is
+// refused before anything is stored or mailed, while other clients go on.
+func TestSubscribeLimitsClients(t *testing.T) {
+	f := newNLFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "limit.db"), nil)
+	ctx := context.Background()
+	subscribe := func(i int, ip string) error {
+		return f.svc.Subscribe(ctx, fmt.Sprintf("stranger%d@example.org", i), "/", ip)
+	}
+	for i := range newsletter.DefaultSignupsPerHour {
+		if err := subscribe(i, fmt.Sprintf("2001:db8:7:7::%x", i+1)); err != nil {
+			t.Fatalf("sign-up %d: %v", i+1, err)
+		}
+	}
+	if err := subscribe(100, "2001:db8:7:7:ffff::1"); !errors.Is(err, newsletter.ErrTooManySignups) {
+		t.Fatalf("sign-up past the limit: %v, want ErrTooManySignups", err)
+	}
+	if err := subscribe(101, "::ffff:192.0.2.9"); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	want := newsletter.DefaultSignupsPerHour + 1
+	if n := f.sink.Count(); n != want {
+		t.Errorf("%d confirmation mails, want %d", n, want)
+	}
+	if c, _ := f.svc.Counts(ctx); c[newsletter.Pending] != want {
+		t.Errorf("%d pending sign-ups stored, want %d", c[newsletter.Pending], want)
+	}
+	f.advance(time.Hour)
+	if err := subscribe(102, "2001:db8:7:7::1"); err != nil {
+		t.Errorf("an hour later: %v", err)
+	}
+}
+
 // TestSendRetriesAndBounces: a 4xx is retried until accepted; a 5xx fails
 // that recipient, and three in a row (three weekly issues) make it bounced,
 // after which it is skipped.

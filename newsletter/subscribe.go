@@ -8,11 +8,16 @@ import (
 	"time"
 
 	"github.com/tidings/tidings/mail"
+	"github.com/tidings/tidings/ratelimit"
 )
 
 // ErrMailFailed means a confirmation mail could not be handed to the mail
 // server; the sign-up is kept and asking again later sends it.
 var ErrMailFailed = errors.New("newsletter: the confirmation mail could not be sent")
+
+// ErrTooManySignups means the client made Options.SignupsPerHour sign-ups in
+// the last hour already; nothing was stored or sent.
+var ErrTooManySignups = errors.New("newsletter: too many sign-ups from this network; try again in an hour")
 
 // Subscribe starts the double opt-in for email, typed on page (a path of the
 // site) by a client at ip. A bad address is an *AddressError. Whether the
@@ -20,12 +25,16 @@ var ErrMailFailed = errors.New("newsletter: the confirmation mail could not be s
 // nothing (no enumeration): a new or pending address gets a confirmation
 // mail, at most one per ConfirmMailInterval; a confirmed one gets nothing; an
 // unsubscribed or bounced one is pending again and gets a confirmation mail.
+// A client past its hourly sign-ups gets ErrTooManySignups.
 func (s *Service) Subscribe(ctx context.Context, email, page, ip string) error {
 	addr, err := NormaliseAddress(email)
 	if err != nil {
 		return err
 	}
 	now := s.now()
+	if s.signups != nil && !s.signups.Allow(ratelimit.ClientKey(ip), now) {
+		return ErrTooManySignups
+	}
 	sub, created, err := s.o.Store.AddSubscriber(ctx, Subscriber{
 		Index:       s.o.Keys.BlindIndex(IndexForm(addr)),
 		Sealed:      s.o.Keys.Seal(addr),

@@ -3,6 +3,7 @@ package views
 import (
 	"container/list"
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/tidings/tidings/feeds"
 )
 
 const (
@@ -112,7 +115,10 @@ func (c *pageCache) fresh(p *cachedPage) bool {
 
 // load returns the page for key, from the cache when it is fresh, otherwise
 // rendered by render (once, however many requests ask at the same moment).
-// Errors are not cached.
+// Errors are not cached. When the store cannot be reached, the page last
+// rendered for key, however stale, is served instead of the error: readers
+// keep the pages they were reading through an outage, and the next request
+// tries to render again.
 func (c *pageCache) load(ctx context.Context, key string, render func(context.Context) (rendered, error)) (*cachedPage, error) {
 	c.mu.Lock()
 	if el, ok := c.byKey[key]; ok && c.fresh(el.Value.(*cachedPage)) {
@@ -134,12 +140,13 @@ func (c *pageCache) load(ctx context.Context, key string, render func(context.Co
 	gen := c.gen
 	c.mu.Unlock()
 
+	stale := false
 	defer func() {
 		c.mu.Lock()
 		if c.flights[key] == f {
 			delete(c.flights, key)
 		}
-		if f.err == nil && f.page != nil {
+		if f.err == nil && f.page != nil && !stale {
 			c.store(f.page)
 		}
 		c.mu.Unlock()
@@ -150,11 +157,29 @@ func (c *pageCache) load(ctx context.Context, key string, render func(context.Co
 	defer cancel()
 	r, err := render(rctx)
 	if err != nil {
+		if p := c.staleFor(key, err); p != nil {
+			stale, f.page, f.err = true, p, nil
+			return p, nil
+		}
 		f.err = err
 		return nil, err
 	}
 	f.page, f.err = c.finish(key, r, gen), nil
 	return f.page, nil
+}
+
+// staleFor returns the page cached for key, fresh or stale, when err says
+// the store cannot be reached; nil otherwise.
+func (c *pageCache) staleFor(key string, err error) *cachedPage {
+	if !errors.Is(err, feeds.ErrUnavailable) {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[key]; ok {
+		return el.Value.(*cachedPage)
+	}
+	return nil
 }
 
 // errRenderPanicked is what waiters get when the rendering they waited on

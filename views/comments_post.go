@@ -20,6 +20,7 @@ import (
 const (
 	msgFixFields   = "Your comment was not posted. Please correct the fields marked below and send it again."
 	msgRateLimited = "You have sent several comments in a short time, so this one was not posted. Please wait a minute and send it again; what you typed is kept below."
+	msgStoreDown   = "Your comment was not posted: the site cannot reach its store right now. Please try again in a moment; what you typed is kept below."
 )
 
 // postComment serves POST /stories/:id/comments. A comment published at once
@@ -28,25 +29,30 @@ const (
 // tidings_own cookie so they alone see it, marked "awaiting moderation".
 // Either way the answer is a 303 to the comment on the story page. A
 // refused form comes back with everything typed and a message by each
-// field: 400, or 429 for the rate limit. The address goes into no URL,
-// header, log line or cache.
+// field: 400, or 429 for the rate limit; when the store cannot be reached,
+// 503 and the form alone (see commentNotStored). The address goes into no
+// URL, header, log line or cache.
 func (s *Server) postComment(c echo.Context) error {
 	id, err := idParam(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
+	form := c.Request().PostForm
+	in := commentInput{
+		Author: form.Get("author"), Email: strings.TrimSpace(form.Get("email")), URL: form.Get("url"),
+		Comment: form.Get("comment"), Notify: form.Get("notify") != "", Parent: parentParam(form.Get("parent")),
+	}
 	st, err := s.opts.Stories.Story(ctx, id)
+	if errors.Is(err, feeds.ErrUnavailable) {
+		served, _ := s.formServedAt(form.Get(formTimeField))
+		return s.commentNotStored(c, id, in, served)
+	}
 	if err != nil {
 		return err
 	}
 	if !st.Visible {
 		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	form := c.Request().PostForm
-	in := commentInput{
-		Author: form.Get("author"), Email: strings.TrimSpace(form.Get("email")), URL: form.Get("url"),
-		Comment: form.Get("comment"), Notify: form.Get("notify") != "", Parent: parentParam(form.Get("parent")),
 	}
 	served, err := s.formServedAt(form.Get(formTimeField))
 	if err != nil {
@@ -70,6 +76,8 @@ func (s *Server) postComment(c echo.Context) error {
 		f.Message = msgRateLimited
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(comments.RateInterval/time.Second)))
 		return s.refused(c, http.StatusTooManyRequests, st, f, served)
+	case errors.Is(err, feeds.ErrUnavailable):
+		return s.commentNotStored(c, id, in, served)
 	case err != nil:
 		return redacted{err: err, secret: in.Email}
 	}
@@ -85,10 +93,7 @@ func (s *Server) postComment(c echo.Context) error {
 // sent. The form keeps the time it was first served, so a person who
 // corrects a field quickly is not taken for a robot.
 func (s *Server) refused(c echo.Context, code int, st feeds.Story, f commentForm, served time.Time) error {
-	f.TS = string(s.forms.value())
-	if !served.IsZero() {
-		f.TS = s.opts.Forms.FormToken(served)
-	}
+	f.TS = s.formStamp(served)
 	err := s.personal(c, code, st, s.ownComments(c), f)
 	var noReply errNoSuchReply
 	if errors.As(err, &noReply) {
@@ -97,6 +102,32 @@ func (s *Server) refused(c echo.Context, code int, st feeds.Story, f commentForm
 		err = s.personal(c, code, st, s.ownComments(c), f)
 	}
 	return err
+}
+
+// commentNotStored answers a comment the store could not take (it is down
+// or not answering): 503, and the form sent back with everything typed, on
+// a page of its own, since the story page cannot be rendered without the
+// store. Submit stores a comment in one atomic write, so nothing of it was
+// kept, or (when only the reply was lost) all of it was.
+func (s *Server) commentNotStored(c echo.Context, storyID int64, in commentInput, served time.Time) error {
+	f := newCommentForm(storyID, in, nil)
+	f.Message = msgStoreDown
+	f.TS = s.formStamp(served)
+	c.Response().Header().Set("Retry-After", retryAfterStoreDown)
+	return s.notice(c, http.StatusServiceUnavailable, noticePage{
+		Heading: "Your comment was not posted yet",
+		Comment: &f,
+	})
+}
+
+// formStamp is the form-time field of a comment form sent back: the time
+// it was first served, so a person who sends it again quickly is not taken
+// for a robot, or now when that time is unknown.
+func (s *Server) formStamp(served time.Time) string {
+	if served.IsZero() {
+		return string(s.forms.value())
+	}
+	return s.opts.Forms.FormToken(served)
 }
 
 // formServedAt reads the signed time the comment form was served. A

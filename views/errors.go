@@ -12,6 +12,10 @@ import (
 	"github.com/tidings/tidings/newsletter"
 )
 
+// retryAfterStoreDown is the Retry-After, in seconds, of a 503 for a store
+// that cannot be reached: outages a restart cures last seconds.
+const retryAfterStoreDown = "5"
+
 // statusOf maps an error to the HTTP status shown to the reader: the one table
 // of domain errors to codes.
 func statusOf(err error) int {
@@ -19,6 +23,8 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &he):
 		return he.Code
+	case errors.Is(err, feeds.ErrUnavailable):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, newsletter.ErrNotFound), errors.Is(err, comments.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, newsletter.ErrBadToken), errors.Is(err, newsletter.ErrTokenExpired):
@@ -29,7 +35,7 @@ func statusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, admin.ErrBadPassword), errors.Is(err, admin.ErrNotFound), errors.Is(err, admin.ErrExpired):
 		return http.StatusUnauthorized
-	case errors.Is(err, admin.ErrThrottled):
+	case errors.Is(err, admin.ErrThrottled), errors.Is(err, newsletter.ErrTooManySignups):
 		return http.StatusTooManyRequests
 	case errors.Is(err, admin.ErrNoPassword):
 		return http.StatusServiceUnavailable
@@ -56,6 +62,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		msg = "The site cannot reach its store right now. Please try again in a moment."
 		if errors.Is(err, newsletter.ErrMailFailed) {
 			msg = "The confirmation mail could not be sent just now. Please try again in a few minutes."
+		}
+		if errors.Is(err, feeds.ErrUnavailable) {
+			c.Response().Header().Set("Retry-After", retryAfterStoreDown)
 		}
 		msg = messageOf(err, msg)
 	case http.StatusBadRequest:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/newsletter"
 )
 
@@ -45,6 +46,10 @@ const (
 	maxPagePath = 200
 )
 
+// msgSubscribeStoreDown is shown by the sign-up form sent back when the
+// store could not be reached.
+const msgSubscribeStoreDown = "Your sign-up could not be saved just now. Please try again in a moment; your address is kept below."
+
 // errNewsletterOff answers every newsletter route of a site built without
 // a newsletter service.
 var errNewsletterOff = echo.NewHTTPError(http.StatusServiceUnavailable,
@@ -57,14 +62,15 @@ type newsletterBox struct {
 	Page, Email, Error string
 }
 
-// noticePage is a short page about the newsletter: a heading, a few
-// paragraphs, maybe one button and maybe the sign-up form.
+// noticePage is a short page: a heading, a few paragraphs, maybe one
+// button, maybe the sign-up form and maybe a comment form sent back.
 type noticePage struct {
 	Meta       meta
 	Heading    string
 	Paragraphs []string
 	Button     *formButton
 	Box        *newsletterBox
+	Comment    *commentForm
 }
 
 // formButton is a form of one button; Token, when set, is sent as the
@@ -120,6 +126,23 @@ func (s *Server) subscribe(c echo.Context) error {
 		switch {
 		case errors.As(err, &bad):
 			box.Error = bad.Reason
+		case errors.Is(err, feeds.ErrUnavailable):
+			// Nothing was promised: the form again, the address kept.
+			box.Error = msgSubscribeStoreDown
+			c.Response().Header().Set("Retry-After", retryAfterStoreDown)
+			return s.notice(c, http.StatusServiceUnavailable, noticePage{
+				Heading:    "You are not subscribed yet",
+				Paragraphs: []string{"The site cannot reach its store right now."},
+				Box:        &box,
+			})
+		case errors.Is(err, newsletter.ErrTooManySignups):
+			box.Error = "Too many sign-ups have come from your network in the last hour. Please try again later."
+			c.Response().Header().Set("Retry-After", "3600")
+			return s.notice(c, http.StatusTooManyRequests, noticePage{
+				Heading:    "You are not subscribed yet",
+				Paragraphs: []string{"This limit keeps the site from being used to mail strangers."},
+				Box:        &box,
+			})
 		case err != nil:
 			return redacted{err: err, secret: email}
 		default:

@@ -236,24 +236,15 @@ func (gs *guardSite) mails() int {
 }
 
 // Signing up from one client rotating headers: an address gets one
-// confirmation mail whatever the headers say, and the consent record keeps
-// the address the site trusts (the peer, or behind --trust-proxy the
-// right-most untrusted X-Forwarded-For entry), never one a client picked.
+// confirmation mail whatever the headers say, the client's hourly sign-ups
+// run out just the same, and the consent record keeps the address the site
+// trusts (the peer, or behind --trust-proxy the right-most untrusted
+// X-Forwarded-For entry), never one a client picked.
 func TestSecuritySubscribe(t *testing.T) {
 	for _, trust := range []bool{false, true} {
 		t.Run(fmt.Sprintf("trust-proxy=%v", trust), func(t *testing.T) {
 			gs := newGuardSite(t, trust)
 			csrf := onlyForm(t, gs.page(t, "/")).Fields.Get("csrf")
-			before := gs.mails()
-			for i := range rounds {
-				resp, body := gs.send(t, http.MethodPost, "/subscribe", formType, signUp(csrf, "rotating.signup@example.org"), nil, spoof("all")(i)...)
-				if resp.StatusCode != http.StatusOK {
-					t.Fatalf("sign-up %d: %d\n%s", i, resp.StatusCode, body)
-				}
-			}
-			if n := gs.mails() - before; n != 1 {
-				t.Errorf("%d sign-ups of one address rotating headers sent %d mails, want 1", rounds, n)
-			}
 			hdr := append(spoof("all")(99), "X-Forwarded-For", "198.51.100.3, 203.0.113.44")
 			if resp, _ := gs.send(t, http.MethodPost, "/subscribe", formType, signUp(csrf, "consent.record@example.org"), nil, hdr...); resp.StatusCode != http.StatusOK {
 				t.Fatalf("sign-up: %d", resp.StatusCode)
@@ -265,12 +256,43 @@ func TestSecuritySubscribe(t *testing.T) {
 			if sub.ConsentIP != gs.keys.HashIP(want) {
 				t.Errorf("the consent record is not the hash of %s", want)
 			}
-			// Not a limit: many addresses from one client (measured, for the report).
+
+			before := gs.mails()
+			accepted := 0
+			for i := range rounds {
+				resp, body := gs.send(t, http.MethodPost, "/subscribe", formType, signUp(csrf, "rotating.signup@example.org"), nil, spoof("all")(i)...)
+				switch resp.StatusCode {
+				case http.StatusOK:
+					accepted++
+				case http.StatusTooManyRequests:
+					if !strings.Contains(body, "rotating.signup@example.org") {
+						t.Errorf("sign-up %d: the 429 form lost the address", i)
+					}
+				default:
+					t.Fatalf("sign-up %d: %d\n%s", i, resp.StatusCode, body)
+				}
+			}
+			if n := gs.mails() - before; n != 1 {
+				t.Errorf("%d sign-ups of one address rotating headers sent %d mails, want 1", rounds, n)
+			}
+			// Without --trust-proxy the headers make no new client: the
+			// peer's hour runs out (the consent sign-up was its first).
+			wantAccepted := map[bool]int{false: newsletter.DefaultSignupsPerHour - 1, true: rounds}[trust]
+			if accepted != wantAccepted {
+				t.Errorf("%d of %d sign-ups rotating headers accepted, want %d", accepted, rounds, wantAccepted)
+			}
+
+			// Many addresses from one client: at most the hourly limit of
+			// them get a mail.
 			before = gs.mails()
 			for i := range rounds {
 				gs.send(t, http.MethodPost, "/subscribe", formType, signUp(csrf, fmt.Sprintf("victim%d@example.org", i)), nil)
 			}
-			t.Logf("%d addresses signed up by one client: %d confirmation mails", rounds, gs.mails()-before)
+			n := gs.mails() - before
+			t.Logf("%d addresses signed up by one client: %d confirmation mails", rounds, n)
+			if n > newsletter.DefaultSignupsPerHour {
+				t.Errorf("one client had %d confirmation mails sent to strangers, want at most %d", n, newsletter.DefaultSignupsPerHour)
+			}
 		})
 	}
 }

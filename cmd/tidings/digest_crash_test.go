@@ -171,7 +171,7 @@ func nonRecipients(t *testing.T, ctx context.Context, storeURL, dir string) (lea
 	}
 	for i := range 20 {
 		addr := fmt.Sprintf("waiter%02d@example.org", i)
-		if err := svc.Subscribe(ctx, addr, "/", "192.0.2.1"); err != nil {
+		if err := svc.Subscribe(ctx, addr, "/", fmt.Sprintf("192.0.2.%d", i+1)); err != nil {
 			t.Fatal(err)
 		}
 		pending = append(pending, addr)

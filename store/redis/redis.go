@@ -24,13 +24,47 @@ import (
 // DefaultPrefix starts every key unless the URL's ?prefix= says otherwise.
 const DefaultPrefix = "tidings:"
 
-// Timeouts chosen so that a server that is down or hung fails a request in
-// about a second instead of hanging a page.
+// Client settings chosen so that a server that is down, restarting or hung
+// fails a request within about a second — the site then answers 503 "try
+// again in a moment" (see unavailable.go) — while a busy but healthy one,
+// whose commands take a few milliseconds, never comes near them.
 const (
+	// dialTimeout bounds one connection attempt. A stopped server refuses at
+	// once; this is for one that is hung or unreachable. Loopback and LAN
+	// connects take well under a millisecond.
 	dialTimeout = 500 * time.Millisecond
-	ioTimeout   = 500 * time.Millisecond
-	// maxRetries is small; every write is written to be safe to repeat.
+	// dialerRetries is one attempt per dial: the command's own retry below
+	// dials again, and more attempts would only stretch a failure. After
+	// PoolSize failed dials go-redis stops dialing for each command and
+	// probes the server once a second, so a site under load fails fast
+	// during an outage and is back within about a second of the server.
+	dialerRetries = 1
+	// ioTimeout bounds writing a command and reading its reply: our slowest
+	// commands (a search script, a chunk of 500 subscribers) take a few
+	// milliseconds; 500 ms means the server is hung or the network is gone.
+	ioTimeout = 500 * time.Millisecond
+	// poolTimeout bounds the wait for a free connection when all PoolSize
+	// are busy (default 10 per CPU). go-redis's default is ReadTimeout + 1 s;
+	// a request that has waited half a second for one is better answered
+	// "try again" than queued while the site falls behind.
+	poolTimeout = 500 * time.Millisecond
+	// maxRetries: a command that failed on the network (a stale pooled
+	// connection after a server restart, a reset) is sent once more.
+	// go-redis retries after a read timeout or a lost reply too, when the
+	// first send may already have run, so every write of this store must be
+	// safe to repeat, and is: AddComment's script is keyed by the call's
+	// token, AddSubscriber writes under IDs chosen before the script runs and
+	// finds its own write on a resend, MarkOnce compares its random mark,
+	// updates overwrite whole records, a resent claim (feeds, deliveries)
+	// takes other items while those taken first return when their lease
+	// ends, and an INCR that hands out IDs leaves at worst a gap. A script
+	// that appends or counts without such a key must not be added. Worst
+	// case on a hung server: about 2 × ioTimeout plus a few milliseconds of
+	// backoff per command; a stopped one refuses at once.
 	maxRetries = 1
+	// maxRetryBackoff caps the pause before that retry (go-redis's default
+	// is 512 ms); the first pause is a few milliseconds either way.
+	maxRetryBackoff = 100 * time.Millisecond
 )
 
 // Store implements feeds.Store on Redis or a Redis Cluster.
@@ -61,6 +95,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{c: goredis.NewUniversalClient(opts), k: keys{p: prefix}, scanChunk: 500, id: newToken()}
+	s.c.AddHook(unavailableHook{})
 	if err := s.Ping(ctx); err != nil {
 		s.c.Close()
 		return nil, err
@@ -90,11 +125,16 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, string, error) {
 	}
 	scheme = strings.ToLower(scheme)
 	opts := &goredis.UniversalOptions{
-		DialTimeout:           dialTimeout,
-		DialerRetries:         1,
-		ReadTimeout:           ioTimeout,
-		WriteTimeout:          ioTimeout,
-		MaxRetries:            maxRetries,
+		DialTimeout:     dialTimeout,
+		DialerRetries:   dialerRetries,
+		ReadTimeout:     ioTimeout,
+		WriteTimeout:    ioTimeout,
+		PoolTimeout:     poolTimeout,
+		MaxRetries:      maxRetries,
+		MaxRetryBackoff: maxRetryBackoff,
+		// Without it go-redis ignores the request's deadline on reads and
+		// writes, and a hung server holds a page for ioTimeout whatever
+		// the caller allows.
 		ContextTimeoutEnabled: true,
 	}
 	rest, rawQuery, _ := strings.Cut(rest, "?")
