@@ -3,6 +3,7 @@ package feeds
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/url"
@@ -34,7 +35,7 @@ func ParseFeed(body []byte, contentType string, base *url.URL) (*gofeed.Feed, er
 
 	fp := gofeed.NewParser()
 	fp.RSSTranslator = rssTTLTranslator{}
-	feed, err := fp.Parse(bytes.NewReader(body))
+	feed, err := parseSafely(fp, body)
 	switch {
 	case errors.Is(err, gofeed.ErrFeedTypeNotDetected):
 		return nil, notAFeed(body, contentType, base)
@@ -42,6 +43,18 @@ func ParseFeed(body []byte, contentType string, base *url.URL) (*gofeed.Feed, er
 		return nil, &FeedError{Reason: "malformed feed: " + oneLine(err.Error()), Err: err}
 	}
 	return feed, nil
+}
+
+// parseSafely runs fp on body, turning a panic inside the parser into an
+// error: gofeed v1.4.2 dereferences nil on a JSON Feed whose first item is
+// null, and one hostile feed must not bring the poller down.
+func parseSafely(fp *gofeed.Parser, body []byte) (feed *gofeed.Feed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			feed, err = nil, fmt.Errorf("the parser failed on it (%v)", r)
+		}
+	}()
+	return fp.Parse(bytes.NewReader(body))
 }
 
 // FeedTTL returns an RSS feed's <ttl> (given in minutes), or 0.

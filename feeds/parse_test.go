@@ -115,6 +115,9 @@ func FuzzParseFeed(f *testing.F) {
 		f.Add(readFixture(f, name), "")
 	}
 	f.Add([]byte("<rss><channel><ttl>5</ttl></channel></rss>"), "text/xml; charset=iso-8859-1")
+	// gofeed v1.4.2 panics on these; ParseFeed must return a FeedError.
+	f.Add([]byte(`{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[null]}`), "application/feed+json")
+	f.Add([]byte(`{"version":"https://jsonfeed.org/version/1.1","title":"t","authors":[null],"items":[{"id":"1","authors":[null]}]}`), "")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		feed, err := ParseFeed(body, contentType, nil)
 		if err != nil {
