@@ -1,7 +1,8 @@
 // Package mailtest runs an in-process SMTP server (emersion/go-smtp) on a free
 // loopback port, for tests and benchmarks of mail delivery: it records or counts
 // what it receives, can offer STARTTLS or speak implicit TLS with a certificate
-// made at start, require AUTH PLAIN, and refuse chosen recipients.
+// made at start, require AUTH PLAIN, refuse chosen recipients, and inject
+// faults (see Faults).
 package mailtest
 
 import (
@@ -45,6 +46,8 @@ type ServerOptions struct {
 	Reject func(from, to string) error
 	// Discard counts messages but keeps neither bodies nor headers (benchmarks).
 	Discard bool
+	// Faults, when set, make the server slow and unreliable on purpose.
+	Faults *Faults
 }
 
 // Received is one delivered copy of a message (one per recipient).
@@ -65,6 +68,7 @@ type Server struct {
 	clientTLS *tls.Config
 	serveDone chan struct{}
 	closeOnce sync.Once
+	faults    *faultState // nil without ServerOptions.Faults
 
 	mu      sync.Mutex
 	msgs    []Received
@@ -88,6 +92,9 @@ func NewServer(t testing.TB, o ServerOptions) *Server {
 // Start starts a server without a testing.TB (benchmark programs); stop it with Close.
 func Start(o ServerOptions) (*Server, error) {
 	s := &Server{opts: o, perAddr: map[string]int{}, changed: make(chan struct{}), serveDone: make(chan struct{})}
+	if o.Faults != nil {
+		s.faults = newFaultState(*o.Faults)
+	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "mailtest.localhost"
 	srv.ReadTimeout = time.Minute
@@ -234,20 +241,27 @@ func (s *Server) deliver(from string, to []string, data []byte, tlsOn bool, user
 	s.changed = make(chan struct{})
 }
 
-// countingListener counts accepted connections.
+// countingListener counts accepted connections and closes those the faults
+// drop before the greeting.
 type countingListener struct {
 	net.Listener
 	s *Server
 }
 
 func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return c, err
+		}
 		l.s.mu.Lock()
 		l.s.conns++
 		l.s.mu.Unlock()
+		if !l.s.faults.dropGreeting() {
+			return c, nil
+		}
+		_ = c.Close()
 	}
-	return c, err
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -261,6 +275,7 @@ type session struct {
 	user string
 	from string
 	to   []string
+	tx   txFaults // the faults drawn for this transaction
 }
 
 func (ss *session) authed() bool { return ss.s.opts.Auth == nil || ss.user != "" }
@@ -268,6 +283,9 @@ func (ss *session) authed() bool { return ss.s.opts.Auth == nil || ss.user != ""
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if !ss.authed() {
 		return smtp.ErrAuthRequired
+	}
+	if err := ss.s.faults.atMail(); err != nil {
+		return err
 	}
 	ss.from, ss.to = from, ss.to[:0]
 	return nil
@@ -282,6 +300,11 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return err
 		}
 	}
+	tx, err := ss.s.faults.atRcpt(to)
+	if err != nil {
+		return err
+	}
+	ss.tx = tx
 	ss.to = append(ss.to, to)
 	return nil
 }
@@ -304,9 +327,17 @@ func (ss *session) Data(r io.Reader) error {
 			return err
 		}
 	}
+	if err := ss.s.faults.beforeReply(ss.tx); err != nil {
+		ss.to = ss.to[:0]
+		return err
+	}
 	_, tlsOn := ss.conn.TLSConnectionState()
 	ss.s.deliver(ss.from, ss.to, data, tlsOn, ss.user)
 	ss.to = ss.to[:0]
+	if ss.s.faults.dropAfterBody(ss.tx) {
+		_ = ss.conn.Conn().Close()
+		return errDropped
+	}
 	return nil
 }
 
