@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/textproto"
@@ -22,6 +23,7 @@ type chainServer struct {
 	refuse    map[string]bool // RCPT answered 550
 	temporary map[string]bool // end of data answered 451
 	drop      map[string]bool // connection dropped after the body, once
+	dropFirst int             // this many connections closed before the greeting
 
 	mu      sync.Mutex
 	data    map[string][]string // recipient → bodies taken (dropped ones too)
@@ -46,7 +48,12 @@ func newChainServer(t *testing.T) *chainServer {
 			}
 			s.mu.Lock()
 			s.conns++
+			early := s.conns <= s.dropFirst
 			s.mu.Unlock()
+			if early {
+				c.Close()
+				continue
+			}
 			go s.serve(c)
 		}
 	}()
@@ -233,5 +240,31 @@ func TestSendEachStops(t *testing.T) {
 	s.mu.Unlock()
 	if err := tr.Send(context.Background(), sender, "after@example.com", msgs[0].Raw); err != nil {
 		t.Fatalf("send after a stop: %v", err)
+	}
+}
+
+// TestDialAgainAfterDroppedGreeting: a connection closed before the
+// greeting is dialled once more; two in a row fail the message as a
+// temporary connect error.
+func TestDialAgainAfterDroppedGreeting(t *testing.T) {
+	for drops, ok := range map[int]bool{1: true, 2: false} {
+		s := newChainServer(t)
+		s.mu.Lock()
+		s.dropFirst = drops
+		s.mu.Unlock()
+		tr := open(t, "smtp://"+s.ln.Addr().String()+"?tls=none", Options{Rate: -1, Connections: 1})
+		err := tr.Send(context.Background(), sender, "r0@example.com", outgoing(t, 1)[0].Raw)
+		var se *SendError
+		switch {
+		case ok && err != nil:
+			t.Errorf("%d dropped greeting: %v", drops, err)
+		case !ok && (!errors.As(err, &se) || se.Step != StepConnect || !IsTemporary(err)):
+			t.Errorf("%d dropped greetings: %v, want a temporary connect error", drops, err)
+		}
+		s.mu.Lock()
+		if s.conns != 2 {
+			t.Errorf("%d dropped greetings: %d connections, want 2", drops, s.conns)
+		}
+		s.mu.Unlock()
 	}
 }

@@ -154,17 +154,26 @@ func (t *smtpTransport) deliver(ctx context.Context, c *smtp.Client, from, to st
 	}
 }
 
-// dial opens, secures and authenticates one connection.
+// dial opens, secures and authenticates one connection. A connection that
+// the server drops or resets after accepting it (before or during the
+// greeting, EHLO or STARTTLS) is dialled once more: nothing was sent, and a
+// busy server does that now and then. A server that refuses connections, or
+// answers with an error, fails at once.
 func (t *smtpTransport) dial(ctx context.Context) (*smtp.Client, error) {
-	var raw net.Conn
-	c, err := t.client.DialToSMTPClientWithContext(context.WithValue(ctx, connKey{}, &raw))
-	if err != nil {
+	for attempt := 0; ; attempt++ {
+		var raw net.Conn
+		c, err := t.client.DialToSMTPClientWithContext(context.WithValue(ctx, connKey{}, &raw))
+		if err == nil {
+			return c, nil
+		}
 		if raw != nil {
 			_ = raw.Close()
 		}
-		return nil, newSendError(StepConnect, err)
+		se := newSendError(StepConnect, err)
+		if raw == nil || se.Code != 0 || !IsTemporary(se) || attempt > 0 || ctx.Err() != nil {
+			return nil, se
+		}
 	}
-	return c, nil
 }
 
 // transact runs MAIL, RCPT and DATA; it returns the step that failed.
