@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -51,22 +50,7 @@ const (
 
 func commentsFlow(t *testing.T, storeURL string) {
 	ctx := context.Background()
-	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/rss+xml")
-		io.WriteString(w, freshFeed(time.Now().UTC()))
-	}))
-	t.Cleanup(feed.Close)
-	data := t.TempDir()
-	addr := freeAddr(t)
-	base := "http://" + addr
-	flags := []string{"--store", storeURL, "--data", data, "--base-url", base, "--allow-private-feeds"}
-	t.Setenv("TIDINGS_SECRET_KEY", "")
-	if code, out, errOut := tidings(t, ctx, append([]string{"feeds", "add", feed.URL + "/feed.xml", "--on-topic"}, flags...)...); code != 0 {
-		t.Fatalf("feeds add: %d %s %s", code, out, errOut)
-	}
-	if code, out, errOut := tidings(t, ctx, append([]string{"poll", "--once"}, flags...)...); code != 0 || !strings.Contains(out, "3 new") {
-		t.Fatalf("poll: %d %s %s", code, out, errOut)
-	}
+	_, addr, base, flags := seededSite(t, storeURL)
 	// A short page cache, so an approval from the shell (another process)
 	// shows within a second.
 	startServe(t, addr, append([]string{"--no-poll", "--no-digest", "--trust-proxy", "--cache-max-age", "1s"}, flags...))

@@ -52,24 +52,35 @@ func freshFeed(now time.Time) string {
 	return b.String()
 }
 
-func newsletterFlow(t *testing.T, storeURL string) {
-	ctx := context.Background()
+// seededSite prepares a site on storeURL for `serve`: a loopback feed of
+// three fresh privacy stories, added and polled once. It returns the data
+// directory, the address serve should listen on, the site's base URL and
+// the flags every command of the site takes.
+func seededSite(t *testing.T, storeURL string) (data, addr, base string, flags []string) {
+	t.Helper()
 	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/rss+xml")
 		io.WriteString(w, freshFeed(time.Now().UTC()))
 	}))
 	t.Cleanup(feed.Close)
-	data := t.TempDir()
-	addr := freeAddr(t)
-	base := "http://" + addr
-	flags := []string{"--store", storeURL, "--data", data, "--base-url", base, "--allow-private-feeds"}
+	data = t.TempDir()
+	addr = freeAddr(t)
+	base = "http://" + addr
+	flags = []string{"--store", storeURL, "--data", data, "--base-url", base, "--allow-private-feeds"}
 	t.Setenv("TIDINGS_SECRET_KEY", "")
+	ctx := context.Background()
 	if code, out, errOut := tidings(t, ctx, append([]string{"feeds", "add", feed.URL + "/feed.xml", "--on-topic"}, flags...)...); code != 0 {
 		t.Fatalf("feeds add: %d %s %s", code, out, errOut)
 	}
 	if code, out, errOut := tidings(t, ctx, append([]string{"poll", "--once"}, flags...)...); code != 0 || !strings.Contains(out, "3 new") {
 		t.Fatalf("poll: %d %s %s", code, out, errOut)
 	}
+	return data, addr, base, flags
+}
+
+func newsletterFlow(t *testing.T, storeURL string) {
+	ctx := context.Background()
+	data, addr, base, flags := seededSite(t, storeURL)
 	startServe(t, addr, append([]string{"--no-poll", "--no-digest"}, flags...))
 	outbox := filepath.Join(data, "outbox")
 

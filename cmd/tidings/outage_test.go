@@ -6,7 +6,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -50,22 +49,7 @@ func TestStoreOutage(t *testing.T) {
 	srv := redistest.NewRestartable(t)
 	storeURL := srv.URL()
 	ctx := context.Background()
-	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/rss+xml")
-		io.WriteString(w, freshFeed(time.Now().UTC()))
-	}))
-	t.Cleanup(feed.Close)
-	data := t.TempDir()
-	addr := freeAddr(t)
-	base := "http://" + addr
-	flags := []string{"--store", storeURL, "--data", data, "--base-url", base, "--allow-private-feeds"}
-	t.Setenv("TIDINGS_SECRET_KEY", "")
-	if code, out, errOut := tidings(t, ctx, append([]string{"feeds", "add", feed.URL + "/feed.xml", "--on-topic"}, flags...)...); code != 0 {
-		t.Fatalf("feeds add: %d %s %s", code, out, errOut)
-	}
-	if code, out, errOut := tidings(t, ctx, append([]string{"poll", "--once"}, flags...)...); code != 0 || !strings.Contains(out, "3 new") {
-		t.Fatalf("poll: %d %s %s", code, out, errOut)
-	}
+	_, addr, base, flags := seededSite(t, storeURL)
 	// Cached pages go stale after 1 s, well inside the outage: only the
 	// cache's "stale rather than an error" can keep them served.
 	startServe(t, addr, append([]string{"--no-poll", "--no-digest", "--trust-proxy", "--cache-max-age", "1s"}, flags...))
