@@ -262,25 +262,45 @@ type digestRunner struct {
 	running bool
 	week    string // of the send running, or the last one
 	err     error  // why the last send stopped; nil if it finished
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the send running returns
+	stopped bool          // by stop: no send starts any more
 }
 
-// start runs send in a goroutine unless one is running, and reports
-// whether it did. The send outlives the request: it stops only when done
-// (or with the process; the next send or the scheduler resumes it).
+// start runs send in a goroutine unless one is running (or the server is
+// stopping), and reports whether it did. The send outlives the request: it
+// stops when done, or at stop.
 func (r *digestRunner) start(week string, send func(ctx context.Context) error) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.running {
+	if r.running || r.stopped {
 		return false
 	}
-	r.running, r.week, r.err = true, week, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	r.running, r.week, r.err, r.cancel, r.done = true, week, nil, cancel, done
 	go func() {
-		err := send(context.Background())
+		defer close(done)
+		err := send(ctx)
 		r.mu.Lock()
 		r.running, r.err = false, err
 		r.mu.Unlock()
 	}()
 	return true
+}
+
+// stop cancels the send running, if any, and waits for it to return: it
+// stops between messages, its work recorded, and the rest is claimed by the
+// next send or the scheduler.
+func (r *digestRunner) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
 }
 
 // state is whether a send runs, its week (or the last one's), and why the

@@ -139,8 +139,11 @@ func (s *Server) changeFeed(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if action == "remove" {
+	switch action {
+	case "remove":
 		s.Invalidate() // its page and its name under its stories
+	case "poll", "resume":
+		s.pollSoon()
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/feeds?"+url.Values{"done": {done}, "id": {raw}}.Encode())
 }
@@ -192,7 +195,7 @@ func feedsFlash(q url.Values, byID map[int64]feeds.Source) string {
 	}
 	switch q.Get("done") {
 	case "added":
-		return name + " added. It will be polled in the poller's next round, within about a minute."
+		return name + " added. It is polled in a moment (in the next round of a poller, within a minute at most)."
 	case "ontopic":
 		return name + " is marked wholly on-topic: every story polled from it from now on is shown."
 	case "offtopic":
@@ -202,7 +205,7 @@ func feedsFlash(q url.Values, byID map[int64]feeds.Source) string {
 	case "resumed":
 		return name + " is resumed: it is polled again when due."
 	case "poll":
-		return name + " is due now: the poller's next round, within about a minute, polls it."
+		return name + " is due now: it is polled in a moment (in the next round of a poller, within a minute at most)."
 	case "removed":
 		return name + " removed. Its stories stay on the site."
 	}

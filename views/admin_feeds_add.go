@@ -86,6 +86,7 @@ func (s *Server) addFeed(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	s.pollSoon()
 	q := url.Values{"done": {"added"}, "id": {strconv.FormatInt(src.ID, 10)}}
 	return c.Redirect(http.StatusSeeOther, "/admin/feeds?"+q.Encode())
 }
@@ -160,6 +161,9 @@ func (s *Server) importFeeds(c echo.Context) error {
 		default:
 			added++
 		}
+	}
+	if added > 0 {
+		s.pollSoon()
 	}
 	if len(p.Problems) > 0 {
 		// The skipped entries cannot ride on a redirect: shown at once.

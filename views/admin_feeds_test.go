@@ -60,7 +60,7 @@ func newFeedsAdminSite(t *testing.T, allowPrivate bool) *adminSite {
 	t.Cleanup(f.CloseIdleConnections)
 	as.serve(t, views.Options{
 		Stories: as.sq, BaseURL: "http://localhost:8080", Forms: as.keys, Comments: as.svc, Admin: as.admin,
-		TrustProxy: true, Discover: f.Discover,
+		TrustProxy: true, Discover: f.Discover, PollSoon: func() { as.pokes.Add(1) },
 	})
 	return as
 }
@@ -248,8 +248,11 @@ func TestAdminFeedsAdd(t *testing.T) {
 	if src.SiteURL != site.URL+"/site/" || src.OnTopic || src.Paused {
 		t.Errorf("the source added by its site: %+v", src)
 	}
-	if want := "Feed #" + strconv.FormatInt(src.ID, 10) + " (" + site.URL + "/feed.xml) added. It will be polled in the poller's next round"; !strings.HasPrefix(flash, want) {
+	if want := "Feed #" + strconv.FormatInt(src.ID, 10) + " (" + site.URL + "/feed.xml) added. It is polled in a moment"; !strings.HasPrefix(flash, want) {
 		t.Errorf("flash %q, want %q…", flash, want)
+	}
+	if n := as.pokes.Load(); n != 1 {
+		t.Errorf("adding a feed woke the poller %d times, want 1", n)
 	}
 
 	// The same site again, or its feed: already there.
@@ -367,7 +370,7 @@ func TestAdminFeedsActions(t *testing.T) {
 	}{
 		{"ontopic", "is marked wholly on-topic", func(s feeds.Source) bool { return s.OnTopic }},
 		{"offtopic", "is no longer marked on-topic", func(s feeds.Source) bool { return !s.OnTopic }},
-		{"poll", "is due now: the poller's next round, within about a minute, polls it.", func(s feeds.Source) bool { return !s.NextPollAt.After(time.Now()) }},
+		{"poll", "is due now: it is polled in a moment", func(s feeds.Source) bool { return !s.NextPollAt.After(time.Now()) }},
 		{"pause", "is paused: it is not polled until you resume it.", func(s feeds.Source) bool { return s.Paused }},
 		{"resume", "is resumed", func(s feeds.Source) bool { return !s.Paused }},
 	} {
@@ -379,6 +382,10 @@ func TestAdminFeedsActions(t *testing.T) {
 		if s := stored(); !tc.check(s) {
 			t.Errorf("%s: the source is %+v", tc.action, s)
 		}
+	}
+	// "poll now" and "resume" woke the poller.
+	if n := as.pokes.Load(); n != 2 {
+		t.Errorf("the poller was woken %d times by poll now and resume, want 2", n)
 	}
 	// Now due: ClaimDue hands it to the next round.
 	claimed, err := as.sq.ClaimDue(ctx, time.Now().UTC(), time.Minute, 0)

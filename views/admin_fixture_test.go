@@ -33,6 +33,7 @@ type adminSite struct {
 	story  string      // canonical path of the WhatsApp story
 	id     int64       // its ID
 	heldIP atomic.Int32
+	pokes  atomic.Int32 // calls of Options.PollSoon
 }
 
 // newAdminSite serves the site at base (its scheme decides the cookie's

@@ -68,6 +68,17 @@ type Options struct {
 	// Discover finds the feed behind an address typed in /admin/feeds
 	// (feeds.Poller.Discover). When nil, an address is added as typed.
 	Discover Discoverer
+	// PollSoon, when set, wakes this process's poller after a feed is added
+	// or "poll now" is pressed (feeds.Poller.Trigger); without it the new
+	// work waits for the next check of any poller sharing the store.
+	PollSoon func()
+}
+
+// pollSoon wakes the poller, if there is one to wake.
+func (s *Server) pollSoon() {
+	if s.opts.PollSoon != nil {
+		s.opts.PollSoon()
+	}
 }
 
 // Server serves the site.
@@ -200,6 +211,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := hs.Shutdown(shutCtx)
+	s.sending.stop()
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}

@@ -56,6 +56,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 
 	// One setting for a send, whether the schedule or the admin page starts it.
 	sendOpts := newsletter.SendOptions{Workers: a.cfg.SMTPConnections, Lease: a.cfg.DigestLease}
+	var poller *feeds.Poller // set below, before the server serves
 	srv, err := views.New(views.Options{
 		Stories:     st,
 		Ready:       st.Ping,
@@ -76,6 +77,11 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		Discover: feeds.NewFetcher(feeds.FetchOptions{
 			UserAgent: feeds.UserAgent(versionString(), a.cfg.BaseURL), AllowPrivate: a.cfg.AllowPrivateFeeds,
 		}).Discover,
+		PollSoon: func() {
+			if poller != nil {
+				poller.Trigger()
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -86,7 +92,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	if !a.cfg.NoPoll {
-		poller := a.newPoller(st, feeds.NewMetrics(reg), logger, srv.Invalidate)
+		poller = a.newPoller(st, feeds.NewMetrics(reg), logger, srv.Invalidate)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
