@@ -163,10 +163,15 @@ func looksLikeHTML(body []byte) bool {
 
 // discoverFeed returns the first feed an HTML page announces with
 // <link rel="alternate" type="application/rss+xml" href="…"> (see
-// discoverFeeds), or "" when there is none or its URL is too long to quote.
+// discoverFeeds) whose URL is short enough to quote, or "".
 func discoverFeed(body []byte, base *url.URL) string {
-	if found := discoverFeeds(body, base, 1); len(found) == 1 && len(found[0].URL) <= 200 {
-		return found[0].URL
+	for _, f := range discoverFeeds(body, base, maxFoundFeeds) {
+		if len(f.URL) <= maxQuotedURL {
+			return f.URL
+		}
 	}
 	return ""
 }
+
+// maxQuotedURL bounds a URL quoted in an error message.
+const maxQuotedURL = 200

@@ -95,6 +95,8 @@ func TestParseFeedErrors(t *testing.T) {
 		{"html with link", string(readFixture(t, "page.html")), "text/html", "not a feed (HTML page; it links to the feed https://wire.example/feed.xml)"},
 		{"html sniffed", "<html><body>Hello</body></html>", "", "not a feed (HTML page)"},
 		{"html javascript link", `<html><head><link rel="alternate" type="application/rss+xml" href="javascript:alert(1)"></head></html>`, "", "not a feed (HTML page)"},
+		{"html long link first", `<html><head><link rel="alternate" type="application/rss+xml" href="/` + strings.Repeat("x", 300) + `.xml">` +
+			`<link rel="alternate" type="application/atom+xml" href="/atom.xml"></head></html>`, "", "not a feed (HTML page; it links to the feed https://wire.example/atom.xml)"},
 		{"other xml", `<?xml version="1.0"?><svg/>`, "", "not a feed (unrecognised format)"},
 		{"plain text", "hello world", "text/plain", "not a feed (unrecognised format)"},
 	} {
