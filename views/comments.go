@@ -249,6 +249,18 @@ func (s *Server) setOwnCookie(c echo.Context, id int64) {
 // renderStory gathers and renders a story page. form is the comment form
 // as it should appear (its TS set); own lists the viewer's held comments.
 func (s *Server) renderStory(ctx context.Context, st feeds.Story, own []int64, form commentForm) (rendered, error) {
+	var nodes []*comments.Node
+	if s.opts.Comments != nil && st.Visible {
+		var err error
+		if nodes, err = s.opts.Comments.Thread(ctx, st.ID, own); err != nil {
+			return rendered{}, err
+		}
+	}
+	return s.renderThread(ctx, st, nodes, form)
+}
+
+// renderThread is renderStory with the thread read already.
+func (s *Server) renderThread(ctx context.Context, st feeds.Story, nodes []*comments.Node, form commentForm) (rendered, error) {
 	if !st.Visible {
 		return rendered{}, echo.NewHTTPError(http.StatusNotFound)
 	}
@@ -258,10 +270,6 @@ func (s *Server) renderStory(ctx context.Context, st feeds.Story, own []int64, f
 	}
 	var shown []int64
 	if s.opts.Comments != nil {
-		nodes, err := s.opts.Comments.Thread(ctx, st.ID, own)
-		if err != nil {
-			return rendered{}, err
-		}
 		sec, ok := storyComments(st, nodes, form)
 		if !ok {
 			return rendered{}, errNoSuchReply{path: data.Story.Path + "#respond"}
@@ -307,13 +315,19 @@ func (s *Server) ownStory(c echo.Context, id, replyTo int64, own []int64) (handl
 	}
 	form := newCommentForm(id, commentInput{Parent: replyTo}, nil)
 	form.TS = string(s.forms.value())
-	return true, s.personal(c, http.StatusOK, st, own, form)
+	r, err := s.renderThread(ctx, st, nodes, form)
+	return true, s.writePersonal(c, http.StatusOK, r, err)
 }
 
 // personal renders a story page for one visitor (their held comments, or
 // the form they sent, refused): private, and kept by no cache.
 func (s *Server) personal(c echo.Context, code int, st feeds.Story, own []int64, form commentForm) error {
 	r, err := s.renderStory(c.Request().Context(), st, own, form)
+	return s.writePersonal(c, code, r, err)
+}
+
+// writePersonal writes a page rendered for one visitor, or returns err.
+func (s *Server) writePersonal(c echo.Context, code int, r rendered, err error) error {
 	if err != nil {
 		return err
 	}
