@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -23,7 +24,9 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &he):
 		return he.Code
-	case errors.Is(err, feeds.ErrUnavailable):
+	case errors.Is(err, feeds.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		// The store is down, or too busy to answer within the render's
+		// time: either way a moment later may do.
 		return http.StatusServiceUnavailable
 	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, newsletter.ErrNotFound), errors.Is(err, comments.ErrNotFound):
 		return http.StatusNotFound
@@ -60,10 +63,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		msg = "Something went wrong on our side. Please try again in a moment."
 	case http.StatusServiceUnavailable:
 		msg = "The site cannot reach its store right now. Please try again in a moment."
-		if errors.Is(err, newsletter.ErrMailFailed) {
+		switch {
+		case errors.Is(err, newsletter.ErrMailFailed):
 			msg = "The confirmation mail could not be sent just now. Please try again in a few minutes."
-		}
-		if errors.Is(err, feeds.ErrUnavailable) {
+		case errors.Is(err, feeds.ErrUnavailable):
+			c.Response().Header().Set("Retry-After", retryAfterStoreDown)
+		case errors.Is(err, context.DeadlineExceeded):
+			s.opts.Logger.Warn("request timed out", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			msg = "The site is too busy to answer right now. Please try again in a moment."
 			c.Response().Header().Set("Retry-After", retryAfterStoreDown)
 		}
 		msg = messageOf(err, msg)

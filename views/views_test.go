@@ -173,3 +173,28 @@ func TestStoreFailureIsNotLeaked(t *testing.T) {
 		t.Errorf("store failure: %d %s", resp.StatusCode, body)
 	}
 }
+
+// slowStore is a store whose story lists time out, as a store too busy to
+// answer within the render's time does.
+type slowStore struct{ feeds.Store }
+
+func (slowStore) Stories(ctx context.Context, f feeds.StoryFilter) ([]feeds.Story, error) {
+	return nil, fmt.Errorf("sqlite: stories: %w", context.DeadlineExceeded)
+}
+
+// TestStoreTimeoutIs503: a page whose store call ran out of time is a 503
+// "too busy", with Retry-After, not a 500.
+func TestStoreTimeoutIs503(t *testing.T) {
+	_, st := site(t, 1, nil)
+	srv, err := views.New(views.Options{Stories: slowStore{st}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	resp, body := get(t, ts.URL+"/")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(body, "too busy to answer") || strings.Contains(body, "deadline") {
+		t.Errorf("timed-out store: %d, Retry-After %q\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
