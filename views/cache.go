@@ -4,7 +4,9 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +28,15 @@ const (
 	// renderTimeout bounds one rendering, which is not tied to the request that
 	// started it: others may be waiting for the same page.
 	renderTimeout = 10 * time.Second
+	// renderWait bounds the wait for a render slot (pageCache.slots): an
+	// overloaded site answers "too busy" (or the stale page) at once rather
+	// than queueing requests, and their memory, without end.
+	renderWait = 2 * time.Second
 )
+
+// renderSlots is how many renderings may run at once: rendering is CPU and
+// store work, so a few per core keep both busy.
+func renderSlots() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
 
 // rendered is what a page handler produces for the cache.
 type rendered struct {
@@ -83,6 +93,9 @@ type pageCache struct {
 	lru     *list.List // of *cachedPage, most recently used first
 	byKey   map[string]*list.Element
 	flights map[string]*flight
+
+	slots      chan struct{} // one token for each rendering under way
+	renderWait time.Duration
 }
 
 // flight is one rendering in progress that others for the same key wait on.
@@ -96,6 +109,7 @@ func newPageCache(maxBytes int, maxAge time.Duration, now func() time.Time) *pag
 	return &pageCache{
 		maxBytes: maxBytes, maxAge: maxAge, now: now,
 		lru: list.New(), byKey: map[string]*list.Element{}, flights: map[string]*flight{},
+		slots: make(chan struct{}, renderSlots()), renderWait: renderWait,
 	}
 }
 
@@ -115,10 +129,10 @@ func (c *pageCache) fresh(p *cachedPage) bool {
 
 // load returns the page for key, from the cache when it is fresh, otherwise
 // rendered by render (once, however many requests ask at the same moment).
-// Errors are not cached. When the store cannot be reached, the page last
-// rendered for key, however stale, is served instead of the error: readers
-// keep the pages they were reading through an outage, and the next request
-// tries to render again.
+// Errors are not cached. When the store cannot be reached, or the site is
+// too busy to render in time, the page last rendered for key, however stale,
+// is served instead of the error: readers keep the pages they were reading
+// through an outage, and the next request tries to render again.
 func (c *pageCache) load(ctx context.Context, key string, render func(context.Context) (rendered, error)) (*cachedPage, error) {
 	c.mu.Lock()
 	if el, ok := c.byKey[key]; ok && c.fresh(el.Value.(*cachedPage)) {
@@ -155,7 +169,7 @@ func (c *pageCache) load(ctx context.Context, key string, render func(context.Co
 	f.err = errRenderPanicked // replaced unless render panics
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 	defer cancel()
-	r, err := render(rctx)
+	r, err := c.renderBounded(rctx, render)
 	if err != nil {
 		if p := c.staleFor(key, err); p != nil {
 			stale, f.page, f.err = true, p, nil
@@ -168,10 +182,29 @@ func (c *pageCache) load(ctx context.Context, key string, render func(context.Co
 	return f.page, nil
 }
 
+// errBusy is a rendering that found no free slot in time.
+var errBusy = fmt.Errorf("views: every render slot stayed taken: %w", context.DeadlineExceeded)
+
+// renderBounded runs render once a render slot is free; after c.renderWait
+// without one, it gives up with errBusy.
+func (c *pageCache) renderBounded(ctx context.Context, render func(context.Context) (rendered, error)) (rendered, error) {
+	wait := time.NewTimer(c.renderWait)
+	defer wait.Stop()
+	select {
+	case c.slots <- struct{}{}:
+	case <-wait.C:
+		return rendered{}, errBusy
+	case <-ctx.Done():
+		return rendered{}, ctx.Err()
+	}
+	defer func() { <-c.slots }()
+	return render(ctx)
+}
+
 // staleFor returns the page cached for key, fresh or stale, when err says
-// the store cannot be reached; nil otherwise.
+// the store cannot be reached or the site is too busy; nil otherwise.
 func (c *pageCache) staleFor(key string, err error) *cachedPage {
-	if !errors.Is(err, feeds.ErrUnavailable) {
+	if !errors.Is(err, feeds.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}
 	c.mu.Lock()

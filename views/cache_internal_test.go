@@ -174,3 +174,48 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheBoundsRenders: with every render slot taken, another page waits
+// renderWait and is answered "busy" (a 503 once mapped), or with its stale
+// copy when it has one; the slot freed, it renders again.
+func TestCacheBoundsRenders(t *testing.T) {
+	c, clk := newTestCache(1 << 20)
+	c.renderWait = 50 * time.Millisecond
+	ctx := context.Background()
+	if _, err := c.load(ctx, "old", func(context.Context) (rendered, error) {
+		return rendered{body: []byte("old page"), contentType: "text/plain"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute) // "old" is stale now
+
+	release := make(chan struct{})
+	var busy sync.WaitGroup
+	for i := range cap(c.slots) {
+		busy.Go(func() {
+			c.load(ctx, "slow"+string(rune('a'+i)), func(context.Context) (rendered, error) {
+				<-release
+				return rendered{body: []byte("slow"), contentType: "text/plain"}, nil
+			})
+		})
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(c.slots) < cap(c.slots); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("%d of %d render slots taken by %d slow renders", len(c.slots), cap(c.slots), cap(c.slots))
+		}
+	}
+	fresh := &counter{}
+	fresh.body.Store("new page")
+	if _, err := c.load(ctx, "new", fresh.render); !errors.Is(err, context.DeadlineExceeded) || fresh.n.Load() != 0 {
+		t.Errorf("with every slot taken: %v after %d renders, want a busy error and none", err, fresh.n.Load())
+	}
+	if p, err := c.load(ctx, "old", fresh.render); err != nil || string(p.body) != "old page" {
+		t.Errorf("with every slot taken, a page with a stale copy: %v, want the stale copy", err)
+	}
+	close(release)
+	busy.Wait()
+	if p, err := c.load(ctx, "new", fresh.render); err != nil || string(p.body) != "new page" {
+		t.Errorf("once slots are free: %v %v", err, p)
+	}
+}
