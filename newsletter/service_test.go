@@ -339,6 +339,32 @@ func TestSubscribeRefusesBadAddresses(t *testing.T) {
 	}
 }
 
+// TestSubscribeAfterFailedMail: when the confirmation mail could not be
+// sent, asking again sends it at once instead of after ConfirmMailInterval.
+func TestSubscribeAfterFailedMail(t *testing.T) {
+	var refused atomic.Int32
+	reject := func(from, to string) error {
+		if refused.Add(1) == 1 {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+		}
+		return nil
+	}
+	f := newNLFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "retry-confirm.db"), reject)
+	ctx := context.Background()
+	if err := f.svc.Subscribe(ctx, "later@example.org", "/", "192.0.2.7"); !errors.Is(err, newsletter.ErrMailFailed) {
+		t.Fatalf("first sign-up with the mail refused: %v, want ErrMailFailed", err)
+	}
+	if err := f.svc.Subscribe(ctx, "later@example.org", "/", "192.0.2.7"); err != nil {
+		t.Fatalf("asking again: %v", err)
+	}
+	if n := f.sink.CountTo("later@example.org"); n != 1 {
+		t.Errorf("%d confirmation mails after asking again, want 1", n)
+	}
+	if err := f.svc.Subscribe(ctx, "later@example.org", "/", "192.0.2.7"); err != nil || f.sink.CountTo("later@example.org") != 1 {
+		t.Errorf("a third sign-up within the interval: %v, %d mails, want still 1", err, f.sink.CountTo("later@example.org"))
+	}
+}
+
 // TestSubscribeLimitsClients: one client (here an IPv6 /64 rotating its
 // last bits) gets DefaultSignupsPerHour sign-ups an hour; the next is
 // refused before anything is stored or mailed, while other clients go on.

@@ -67,14 +67,26 @@ func (s *Service) Subscribe(ctx context.Context, email, page, ip string) error {
 			return fmt.Errorf("newsletter: subscribe: %w", err)
 		}
 	}
-	if err := s.sendConfirmation(ctx, sub.ID, addr); err != nil {
+	mctx, cancel := context.WithTimeout(ctx, confirmSendTimeout)
+	defer cancel()
+	if err := s.sendConfirmation(mctx, sub.ID, addr); err != nil {
 		// A server's reply may quote the address: keep it out of logs.
 		msg := strings.ReplaceAll(err.Error(), addr, "<address>")
 		s.o.Logger.Warn("confirmation mail not sent", "subscriber", sub.ID, "err", msg)
+		// No mail went: asking again must send one at once.
+		sub.ConfirmMailAt = time.Time{}
+		if err := s.o.Store.UpdateSubscriber(context.WithoutCancel(ctx), sub); err != nil && !errors.Is(err, ErrNotFound) {
+			s.o.Logger.Warn("confirmation mail not sent and not marked so", "subscriber", sub.ID, "err", err)
+		}
 		return fmt.Errorf("%w: %s", ErrMailFailed, msg)
 	}
 	return nil
 }
+
+// confirmSendTimeout bounds the wait for a confirmation mail, the mail
+// rate limit's queue included: a reader is answered "try again in a few
+// minutes" rather than left waiting while sign-ups pile up.
+const confirmSendTimeout = 10 * time.Second
 
 // consentPage keeps the path a sign-up came from, bounded, for the consent
 // record.
