@@ -179,7 +179,9 @@ func (r *run) send(ctx context.Context) (SendReport, error) {
 	errs := make(chan error, r.o.Workers)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r.fin = make(chan finishRequest)
+	// Buffered, so that a worker does not wait for a commit under way to
+	// hand over an outcome: every worker's batch fits.
+	r.fin = make(chan finishRequest, r.o.Workers*r.o.Batch)
 	r.flush = make(chan struct{}, 1)
 	finished := make(chan struct{})
 	go func() {
@@ -335,7 +337,9 @@ func (f *finishes) add(d Delivery) {
 // error.
 func (f *finishes) wait() error {
 	if f.pending > 0 {
-		select { // the finisher has every one of them already: ask it to write
+		// Every one is handed over, in the finisher's group or in r.fin's
+		// buffer: ask it to write them now.
+		select {
 		case f.flush <- struct{}{}:
 		default: // a flush is asked for already
 		}
@@ -378,6 +382,7 @@ func (r *run) finisher(ctx context.Context) {
 		case <-r.flush:
 		case <-linger.C:
 		}
+		group = r.drain(group)
 		if len(group) == 0 {
 			continue
 		}
@@ -399,6 +404,22 @@ func (r *run) finisher(ctx context.Context) {
 			g.done <- err
 		}
 		group = group[:0]
+	}
+}
+
+// drain adds to group what is waiting in r.fin: a worker asking for a
+// flush has handed its deliveries over before, into the channel's buffer.
+func (r *run) drain(group []finishRequest) []finishRequest {
+	for {
+		select {
+		case req, ok := <-r.fin:
+			if !ok {
+				return group
+			}
+			group = append(group, req)
+		default:
+			return group
+		}
 	}
 }
 
