@@ -6,9 +6,10 @@
 # during the outage, the time to recover, and anything lost (must be 0).
 # CI runs the same test with a 3-second outage.
 # Usage: bench/outage.sh [SECONDS]
+#   TIDINGS_OUTAGE_MODE=freeze  hang the server (SIGSTOP/SIGCONT) instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "Store outage of ${1:-10} s (load average at start: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "Store outage (${TIDINGS_OUTAGE_MODE:-stop}) of ${1:-10} s (load average at start: $(cut -d' ' -f1-3 /proc/loadavg))"
 TIDINGS_OUTAGE_SECONDS=${1:-10} TIDINGS_TEST_REQUIRE=redis \
   go test -count=1 -timeout 10m -run 'TestStoreOutage' -v ./cmd/tidings 2>&1 |
   grep -E 'outage_test.go|^(--- |ok|FAIL)' | sed 's/^ *outage_test.go:[0-9]*: /  /'

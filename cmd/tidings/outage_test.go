@@ -33,7 +33,9 @@ import (
 // (when only the reply was lost).
 //
 // The outage lasts 3 s by default, so that CI runs it;
-// TIDINGS_OUTAGE_SECONDS=10 gives the 10 s.
+// TIDINGS_OUTAGE_SECONDS=10 gives the 10 s. TIDINGS_OUTAGE_MODE=freeze
+// hangs the server (SIGSTOP) instead of stopping it: connections stay open
+// and nothing answers, and on SIGCONT it runs what it was sent meanwhile.
 func TestStoreOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("keeps a server under load for about 10 s")
@@ -45,6 +47,10 @@ func TestStoreOutage(t *testing.T) {
 			t.Fatalf("TIDINGS_OUTAGE_SECONDS=%q: want a whole number of seconds", v)
 		}
 		outage = time.Duration(n) * time.Second
+	}
+	down, up := (*redistest.Restartable).Stop, (*redistest.Restartable).Start
+	if os.Getenv("TIDINGS_OUTAGE_MODE") == "freeze" {
+		down, up = (*redistest.Restartable).Freeze, (*redistest.Restartable).Thaw
 	}
 	srv := redistest.NewRestartable(t)
 	storeURL := srv.URL()
@@ -89,11 +95,11 @@ func TestStoreOutage(t *testing.T) {
 
 	time.Sleep(1500 * time.Millisecond) // load on a healthy site first
 	stopAt := time.Now()
-	srv.Stop(t)
+	down(srv, t)
 	downAt := time.Now()
 	time.Sleep(outage)
 	startAt := time.Now()
-	srv.Start(t)
+	up(srv, t)
 	upAt := time.Now()
 	time.Sleep(3 * time.Second) // load on the recovered site
 	close(l.stop)
