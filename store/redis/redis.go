@@ -96,6 +96,9 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	s := &Store{c: goredis.NewUniversalClient(opts), k: keys{p: prefix}, scanChunk: 500, id: newToken()}
 	s.c.AddHook(unavailableHook{})
+	if _, cluster := s.c.(*goredis.ClusterClient); !cluster {
+		s.c.AddHook(&breakerHook{})
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.c.Close()
 		return nil, err

@@ -76,3 +76,57 @@ func TestStoppedServerIsUnavailable(t *testing.T) {
 		t.Errorf("Stories after the restart: %v", err)
 	}
 }
+
+// TestHungServerFailsFast freezes the server (SIGSTOP: connections stay
+// open, nothing answers): the first call waits out the timeouts, the next
+// ones fail at once with feeds.ErrUnavailable (the breaker), and the store
+// answers again soon after the server runs again.
+func TestHungServerFailsFast(t *testing.T) {
+	srv := redistest.NewRestartable(t)
+	ctx := context.Background()
+	st, err := redis.Open(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv.Freeze(t)
+	thawed := false
+	t.Cleanup(func() {
+		if !thawed {
+			srv.Thaw(t)
+		}
+	})
+	start := time.Now()
+	if _, err := st.Stories(ctx, feeds.StoryFilter{Limit: 10}); !errors.Is(err, feeds.ErrUnavailable) {
+		t.Fatalf("first call to a hung server: %v, want feeds.ErrUnavailable", err)
+	}
+	first := time.Since(start)
+	fast := 0
+	for range 20 {
+		start := time.Now()
+		if _, err := st.Story(ctx, 1); !errors.Is(err, feeds.ErrUnavailable) {
+			t.Errorf("a call to a hung server: %v, want feeds.ErrUnavailable", err)
+		}
+		if time.Since(start) < 100*time.Millisecond {
+			fast++
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("first call failed after %v; then %d of 20 calls failed within 100 ms", first, fast)
+	// A probe every 250 ms waits out the timeouts (~1 s); the calls between
+	// probes must not wait: 20 calls meet 2 probes at most.
+	if fast < 18 {
+		t.Errorf("only %d of 20 calls to a hung server failed at once", fast)
+	}
+
+	srv.Thaw(t)
+	thawed = true
+	back := time.Now()
+	for st.Ping(ctx) != nil {
+		if time.Since(back) > 10*time.Second {
+			t.Fatal("the store did not answer within 10 s of the server running again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("answering again %v after the server ran again", time.Since(back))
+}
