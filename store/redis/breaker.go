@@ -16,7 +16,9 @@ import (
 // breakerHook spares the callers of a hung or stopped server the wait: once
 // a command found the server unreachable, the next ones fail at once with
 // feeds.ErrUnavailable, and every breakerWait one is let through as a probe.
-// Any answer of the server closes the breaker again. Without it, a hung
+// Any answer of the server closes the breaker again. One failure is
+// enough: go-redis has retried that command, so the server has not answered
+// for a second or so, or refused the connection twice. Without it, a hung
 // server costs every request its own timeouts (about a second each), so the
 // site answers slowly and few requests get answered at all; with it, one
 // request a moment pays them. It is for one server: on a cluster, one
