@@ -73,22 +73,31 @@ func (s *Service) History(ctx context.Context, limit int) ([]IssueRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("newsletter: history: %w", err)
 	}
-	bounced, err := s.o.Store.Subscribers(ctx, SubscriberFilter{Status: Bounced, Limit: maxBouncedChecked + 1})
-	if err != nil {
-		return nil, fmt.Errorf("newsletter: history: %w", err)
-	}
+	var bounced []Subscriber // read once, when an issue has failures
+	read := false
 	out := make([]IssueRecord, 0, len(issues))
 	for _, is := range issues {
 		rec := IssueRecord{Issue: is}
 		if rec.Deliveries, err = s.Deliveries(ctx, is.Week); err != nil {
 			return nil, err
 		}
+		if rec.Deliveries.Failed > 0 && !read {
+			if bounced, err = s.o.Store.Subscribers(ctx, SubscriberFilter{Status: Bounced, Limit: maxBouncedChecked + 1}); err != nil {
+				return nil, fmt.Errorf("newsletter: history: %w", err)
+			}
+			read = true
+		}
 		switch {
 		case rec.Deliveries.Failed == 0:
 		case len(bounced) > maxBouncedChecked:
 			rec.Bounced = -1
 		default:
+			// Each bounced subscriber's delivery of this issue, until as
+			// many were found as deliveries failed.
 			for _, sub := range bounced {
+				if rec.Bounced == rec.Deliveries.Failed {
+					break
+				}
 				d, err := s.o.Store.Delivery(ctx, is.Week, sub.ID)
 				if errors.Is(err, ErrNotFound) {
 					continue
