@@ -23,6 +23,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tidings/tidings/bench/internal/corpus"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/views"
@@ -273,27 +274,8 @@ func slugify(s string) string {
 	return strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
+// The made-up outlets and headlines, shared with bench/soak.
 var (
-	outlets  = []string{"Byteline", "Night Watch", "Rights Wire", "Packet Post", "The Ledger", "Signal Hill", "Open Ports", "Data Desk", "Civic Tech", "Lockstep", "Mesh News", "Clear Text"}
-	subjects = []string{"WhatsApp", "A Health App Maker", "The EU Commission", "A Ring Camera Rival", "Google", "Apple", "A Data Broker", "Meta", "The FTC", "A VPN Provider", "Signal", "A School District", "Microsoft", "A Fitness Tracker Firm", "The UK Home Office", "Mozilla", "TikTok"}
-	verbs    = []string{"Faces Questions Over", "Is Fined for", "Quietly Changes", "Defends", "Pauses", "Is Sued Over", "Publishes a Report on", "Expands", "Drops Plans for", "Admits Flaws in", "Opens an Inquiry into", "Tightens Rules on", "Is Criticised for", "Settles a Case over", "Reverses Course on", "Details", "Audits", "Appeals a Ruling on"}
-	objects  = []string{
-		"Location Data Sales", "End-to-End Encryption Backups", "Facial Recognition at Stations",
-		"Message Metadata Retention", "Children's Data Collection", "Ad Tracking in Health Apps",
-		"Client-Side Scanning", "Biometric Logins", "Cookie Consent Banners", "Data Breach Disclosures",
-		"Voice Assistant Recordings", "Cross-Border Data Transfers", "Employee Monitoring Software",
-	}
-	details = []string{
-		"Logs kept for up to two years included approximate locations.",
-		"The change was announced in a help-centre article rather than to users directly.",
-		"Security researchers reproduced the issue on three phone models.",
-		"Campaigners said the opt-out was hidden four menus deep.",
-		"The regulator's letter runs to forty pages and lists eleven concerns.",
-		"An internal memo put the number of affected accounts at 2.3 million.",
-	}
-	tagSets = [][]string{
-		{"encryption", "messaging"}, {"health-data", "tracking"}, {"regulation", "gdpr"},
-		{"surveillance", "biometrics"}, {"data-breach"}, {"tracking", "advertising"},
-		{"children", "regulation"}, {"metadata", "messaging"},
-	}
+	outlets, subjects, verbs, objects = corpus.Outlets, corpus.Subjects, corpus.Verbs, corpus.Objects
+	details, tagSets                  = corpus.Details, corpus.TagSets
 )
