@@ -122,7 +122,7 @@ func (s *Server) testDigest(c echo.Context) error {
 	case email == "":
 		p.TestError = "Enter the address the test should go to."
 	case len(email) > maxEmailLen:
-		p.TestError, p.TestEmail = "That is far too long to be an email address.", ""
+		p.TestError, p.TestEmail = msgEmailTooLong, ""
 	}
 	if p.TestError != "" {
 		return s.renderDigests(c, http.StatusBadRequest, p)

@@ -121,22 +121,19 @@ func (s *Server) lookupSubscriber(c echo.Context) error {
 	case email == "":
 		p.LookupError = msgEnterAddress
 	case len(email) > maxEmailLen:
-		p.LookupError, p.Lookup = "That is far too long to be an email address.", ""
+		p.LookupError, p.Lookup = msgEmailTooLong, ""
 	}
 	if p.LookupError != "" {
 		return s.renderSubscribers(c, http.StatusBadRequest, p)
 	}
 	sub, err := s.newsletterAdmin().Lookup(c.Request().Context(), email)
-	var bad *newsletter.AddressError
-	switch {
-	case errors.As(err, &bad):
-		p.LookupError = bad.Reason
-		return s.renderSubscribers(c, http.StatusBadRequest, p)
-	case errors.Is(err, newsletter.ErrNotFound):
-		p.LookupError = msgUnknownAddr
-		return s.renderSubscribers(c, http.StatusNotFound, p)
-	case err != nil:
-		return redacted{err: err, secret: email}
+	if err != nil {
+		msg, code, ok := subscriberRefusal(err)
+		if !ok {
+			return redacted{err: err, secret: email}
+		}
+		p.LookupError = msg
+		return s.renderSubscribers(c, code, p)
 	}
 	p.Found = &foundSubscriber{
 		Email: email, Status: sub.Status, Created: sub.CreatedAt, Confirmed: sub.ConfirmedAt,
@@ -159,7 +156,7 @@ func (s *Server) removeSubscriber(c echo.Context) error {
 	case email == "":
 		p.RemoveError = "Enter the address to erase."
 	case len(email) > maxEmailLen || len(again) > maxEmailLen:
-		p.RemoveError, p.Remove, p.RemoveAgain = "That is far too long to be an email address.", "", ""
+		p.RemoveError, p.Remove, p.RemoveAgain = msgEmailTooLong, "", ""
 	case again == "":
 		p.RemoveError = msgRemoveAgain
 	case !strings.EqualFold(email, again):
@@ -174,18 +171,28 @@ func (s *Server) removeSubscriber(c echo.Context) error {
 	if err == nil {
 		err = s.newsletterAdmin().Remove(c.Request().Context(), email)
 	}
+	if err != nil {
+		msg, code, ok := subscriberRefusal(err)
+		if !ok {
+			return redacted{err: err, secret: email}
+		}
+		p.RemoveError = msg
+		return s.renderSubscribers(c, code, p)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/subscribers?done=removed")
+}
+
+// subscriberRefusal is the message and status for an address that is not
+// one (400) or no subscriber's (404); ok is false for any other error.
+func subscriberRefusal(err error) (msg string, code int, ok bool) {
 	var bad *newsletter.AddressError
 	switch {
 	case errors.As(err, &bad):
-		p.RemoveError = bad.Reason
-		return s.renderSubscribers(c, http.StatusBadRequest, p)
+		return bad.Reason, http.StatusBadRequest, true
 	case errors.Is(err, newsletter.ErrNotFound):
-		p.RemoveError = msgUnknownAddr
-		return s.renderSubscribers(c, http.StatusNotFound, p)
-	case err != nil:
-		return redacted{err: err, secret: email}
+		return msgUnknownAddr, http.StatusNotFound, true
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/subscribers?done=removed")
+	return "", 0, false
 }
 
 // exportSubscribers serves GET /admin/subscribers/export.csv: the CSV of

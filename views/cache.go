@@ -3,7 +3,6 @@ package views
 import (
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/tidings/tidings/feeds"
 )
 
 const (
@@ -204,7 +201,7 @@ func (c *pageCache) renderBounded(ctx context.Context, render func(context.Conte
 // staleFor returns the page cached for key, fresh or stale, when err says
 // the store cannot be reached or the site is too busy; nil otherwise.
 func (c *pageCache) staleFor(key string, err error) *cachedPage {
-	if !errors.Is(err, feeds.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+	if !tryLater(err) {
 		return nil
 	}
 	c.mu.Lock()

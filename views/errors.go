@@ -17,6 +17,12 @@ import (
 // that cannot be reached: outages a restart cures last seconds.
 const retryAfterStoreDown = "5"
 
+// tryLater reports whether err means the store is down, or too busy to
+// answer in time: either way a moment later may do (503, or the stale page).
+func tryLater(err error) bool {
+	return errors.Is(err, feeds.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // statusOf maps an error to the HTTP status shown to the reader: the one table
 // of domain errors to codes.
 func statusOf(err error) int {
@@ -24,9 +30,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &he):
 		return he.Code
-	case errors.Is(err, feeds.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		// The store is down, or too busy to answer within the render's
-		// time: either way a moment later may do.
+	case tryLater(err):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, newsletter.ErrNotFound), errors.Is(err, comments.ErrNotFound):
 		return http.StatusNotFound

@@ -39,6 +39,8 @@ const (
 	// maxEmailLen bounds what the sign-up form passes on; real addresses
 	// have at most 254 bytes, and the service says why a shorter one is bad.
 	maxEmailLen = 1024
+	// msgEmailTooLong refuses an address longer than maxEmailLen.
+	msgEmailTooLong = "That is far too long to be an email address."
 	// maxLinkToken bounds a token read from a link before the service
 	// looks at it.
 	maxLinkToken = 1024
@@ -119,7 +121,7 @@ func (s *Server) subscribe(c echo.Context) error {
 	case email == "":
 		box.Error = "Please enter your email address."
 	case len(email) > maxEmailLen:
-		box.Error, box.Email = "That is far too long to be an email address.", ""
+		box.Error, box.Email = msgEmailTooLong, ""
 	default:
 		err := s.opts.Newsletter.Subscribe(c.Request().Context(), email, box.Page, c.RealIP())
 		var bad *newsletter.AddressError

@@ -234,8 +234,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, week, owner string, n int, 
 // One script per week (per finishChunk deliveries) writes them; absent ones
 // are named in an error wrapping ErrNotFound once the rest are written.
 func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) error {
-	var weeks []string // in order of first appearance
-	byWeek := map[string][]any{}
+	var byWeek weekArgs
 	for _, d := range ds {
 		if !d.State.Valid() {
 			return fmt.Errorf("redis: finish delivery of %q to %d: unknown delivery state %q", d.Week, d.SubscriberID, d.State)
@@ -244,21 +243,11 @@ func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) 
 			return fmt.Errorf("redis: finish delivery of %q to %d: negative attempts %d", d.Week, d.SubscriberID, d.Attempts)
 		}
 		d.Owner = ""
-		where, score := "", int64(0)
-		if d.State == newsletter.DeliveryPending {
-			where = "ready"
-			if !d.NotBefore.IsZero() {
-				where, score = "waiting", d.NotBefore.UnixMilli()
-			}
-		}
-		if _, ok := byWeek[d.Week]; !ok {
-			weeks = append(weeks, d.Week)
-		}
-		byWeek[d.Week] = append(byWeek[d.Week], d.SubscriberID, packDelivery(d), string(d.State), where, score)
+		byWeek.add(d)
 	}
 	var absent []string
-	for _, week := range weeks {
-		for args := range slices.Chunk(byWeek[week], 5*finishChunk) {
+	for _, week := range byWeek.weeks {
+		for args := range slices.Chunk(byWeek.args[week], 5*finishChunk) {
 			ids, err := finishScript.Run(ctx, s.c, s.deliveryKeys(week), args...).StringSlice()
 			if err != nil {
 				return fmt.Errorf("redis: finish deliveries of %q: %w", week, err)
@@ -277,6 +266,32 @@ func (s *Store) FinishDeliveries(ctx context.Context, ds []newsletter.Delivery) 
 		return fmt.Errorf("redis: finish deliveries: %s: %w", names, newsletter.ErrNotFound)
 	}
 	return nil
+}
+
+// weekArgs gathers deliveries as the finish and restore scripts take them,
+// week by week in order of first appearance: five arguments each, the
+// subscriber ID, the packed record, the state, the queue it joins ("ready",
+// "waiting" or none) and its score there.
+type weekArgs struct {
+	weeks []string
+	args  map[string][]any
+}
+
+func (w *weekArgs) add(d newsletter.Delivery) {
+	where, score := "", int64(0)
+	if d.State == newsletter.DeliveryPending {
+		where = "ready"
+		if !d.NotBefore.IsZero() {
+			where, score = "waiting", d.NotBefore.UnixMilli()
+		}
+	}
+	if w.args == nil {
+		w.args = map[string][]any{}
+	}
+	if _, ok := w.args[d.Week]; !ok {
+		w.weeks = append(w.weeks, d.Week)
+	}
+	w.args[d.Week] = append(w.args[d.Week], d.SubscriberID, packDelivery(d), string(d.State), where, score)
 }
 
 // Delivery returns one delivery record or ErrNotFound.

@@ -171,26 +171,15 @@ return 0
 // RestoreDeliveries stores delivery records as given (state, attempts,
 // owner, times): one script per week and finishChunk records.
 func (s *Store) RestoreDeliveries(ctx context.Context, ds []newsletter.Delivery) error {
-	var weeks []string
-	byWeek := map[string][]any{}
+	var byWeek weekArgs
 	for _, d := range ds {
 		if !d.State.Valid() {
 			return fmt.Errorf("redis: restore delivery of %q to %d: unknown delivery state %q", d.Week, d.SubscriberID, d.State)
 		}
-		where, score := "", int64(0)
-		if d.State == newsletter.DeliveryPending {
-			where = "ready"
-			if !d.NotBefore.IsZero() {
-				where, score = "waiting", d.NotBefore.UnixMilli()
-			}
-		}
-		if _, ok := byWeek[d.Week]; !ok {
-			weeks = append(weeks, d.Week)
-		}
-		byWeek[d.Week] = append(byWeek[d.Week], d.SubscriberID, packDelivery(d), string(d.State), where, score)
+		byWeek.add(d)
 	}
-	for _, week := range weeks {
-		for args := range slices.Chunk(byWeek[week], 5*finishChunk) {
+	for _, week := range byWeek.weeks {
+		for args := range slices.Chunk(byWeek.args[week], 5*finishChunk) {
 			if err := restoreDeliveriesScript.Run(ctx, s.c, s.deliveryKeys(week), args...).Err(); err != nil {
 				return fmt.Errorf("redis: restore deliveries of %q: %w", week, err)
 			}
