@@ -19,6 +19,24 @@ import (
 // unpacked arguments).
 const planChunk = 1000
 
+// luaQueues holds the Lua helpers of the scripts that take weekArgs, whose
+// KEYS are deliveries, ready, waiting and counts: enqueue puts a delivery in
+// the queue weekArgs named, and addCounts applies per-state count changes.
+const luaQueues = `
+local function enqueue(id, where, score)
+  if where == 'ready' then
+    redis.call('ZADD', KEYS[2], id, id)
+  elseif where == 'waiting' then
+    redis.call('ZADD', KEYS[3], score, id)
+  end
+end
+local function addCounts(delta)
+  for _, st in ipairs({'pending', 'sent', 'failed', 'skipped'}) do
+    if delta[st] ~= 0 then redis.call('HINCRBY', KEYS[4], st, delta[st]) end
+  end
+end
+`
+
 // luaRecord holds the Lua helpers for packed delivery records (see
 // packDelivery) and for comparing time texts byte by byte: Lua's own string
 // comparison follows the server's locale.
@@ -107,7 +125,7 @@ return out
 // ready, waiting, counts. ARGV: five values per delivery: ID, new record, new
 // state, where it goes ("ready", "waiting" or ""), its score in waiting.
 // Returns the IDs of the deliveries that are absent.
-var finishScript = goredis.NewScript(luaRecord + `
+var finishScript = goredis.NewScript(luaRecord + luaQueues + `
 local absent, delta = {}, {pending = 0, sent = 0, failed = 0, skipped = 0}
 for at = 1, #ARGV, 5 do
   local id, new, where = ARGV[at], ARGV[at + 2], ARGV[at + 3]
@@ -123,16 +141,10 @@ for at = 1, #ARGV, 5 do
     end
     redis.call('ZREM', KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
-    if where == 'ready' then
-      redis.call('ZADD', KEYS[2], id, id)
-    elseif where == 'waiting' then
-      redis.call('ZADD', KEYS[3], ARGV[at + 4], id)
-    end
+    enqueue(id, where, ARGV[at + 4])
   end
 end
-for _, st in ipairs({'pending', 'sent', 'failed', 'skipped'}) do
-  if delta[st] ~= 0 then redis.call('HINCRBY', KEYS[4], st, delta[st]) end
-end
+addCounts(delta)
 return absent
 `)
 

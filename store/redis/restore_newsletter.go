@@ -149,22 +149,16 @@ func (s *Store) RestoreIssue(ctx context.Context, is newsletter.Issue) error {
 // the pending ones in ready or waiting and counts them. KEYS: deliveries,
 // ready, waiting, counts. ARGV: five values per delivery, as finishScript
 // takes them: ID, record, state, where ("ready", "waiting" or ""), score.
-var restoreDeliveriesScript = goredis.NewScript(`
+var restoreDeliveriesScript = goredis.NewScript(luaQueues + `
 local delta = {pending = 0, sent = 0, failed = 0, skipped = 0}
 for at = 1, #ARGV, 5 do
-  local id, where = ARGV[at], ARGV[at + 3]
+  local id = ARGV[at]
   if redis.call('HSETNX', KEYS[1], id, ARGV[at + 1]) == 1 then
     delta[ARGV[at + 2]] = delta[ARGV[at + 2]] + 1
-    if where == 'ready' then
-      redis.call('ZADD', KEYS[2], id, id)
-    elseif where == 'waiting' then
-      redis.call('ZADD', KEYS[3], ARGV[at + 4], id)
-    end
+    enqueue(id, ARGV[at + 3], ARGV[at + 4])
   end
 end
-for _, st in ipairs({'pending', 'sent', 'failed', 'skipped'}) do
-  if delta[st] ~= 0 then redis.call('HINCRBY', KEYS[4], st, delta[st]) end
-end
+addCounts(delta)
 return 0
 `)
 
